@@ -1,0 +1,27 @@
+#!/bin/sh
+# Runs every test binary given on the command line and prints the total as
+# the last line: "N passed, M failed".  A binary that crashes or prints no
+# RESULT line counts as one failed test.
+passed=0
+failed=0
+for bin in "$@"; do
+    out=$("$bin" 2>&1)
+    status=$?
+    printf '%s\n' "$out" | grep -v '^RESULT ' | sed "s|^|$(basename "$bin"): |"
+    res=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1)
+    if [ -z "$res" ]; then
+        echo "$(basename "$bin"): FAIL: exited with status $status and no result"
+        failed=$((failed + 1))
+        continue
+    fi
+    p=$(echo "$res" | cut -d' ' -f2)
+    f=$(echo "$res" | cut -d' ' -f3)
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "$(basename "$bin"): FAIL: exited with status $status"
+        failed=$((failed + 1))
+    fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
