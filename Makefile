@@ -1,0 +1,76 @@
+# aio - build, test, examples and benchmarks.
+#
+#   make                 build everything and run the main demo
+#   make test            run the whole suite; prints "N passed, M failed" last
+#   make test-sanitize   the suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test-release    the suite without AIO_DEBUG, at -O2
+#   make test-cxx        the headers compiled as C++ (g++)
+#   make test-freestanding  aio.h/aio_sync.h/aio_chan.h with -ffreestanding and AIO_NO_OS
+#   make examples        build every example
+#   make bench           benchmarks at -O2 (see bench/bench.mk for the rest)
+#
+# CC=clang works for every target.  Every test file is a separate program:
+# tests/test_*.c, each defining AIO_IMPLEMENTATION itself.
+
+CC      ?= cc
+CXX     ?= g++
+STD     ?= -std=c99
+WARN    ?= -Wall -Wextra -Wpedantic -Werror -Wimplicit-fallthrough -Wshadow
+OPT     ?= -O1 -g
+DEFS    ?= -DAIO_DEBUG
+SAN     ?=
+BUILD   ?= build
+CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(DEFS) $(SAN) $(EXTRA) -I.
+LDLIBS_ALL = $(SAN) -lpthread
+
+HEADERS   := $(wildcard aio*.h)
+TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+TEST_BIN  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+EX_SRC    := $(sort $(wildcard examples/*.c))
+EX_BIN    := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EX_SRC))
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all demo test test-sanitize test-release test-cxx test-freestanding examples clean
+
+all: $(TEST_BIN) $(EX_BIN) demo
+
+demo: $(BUILD)/examples/demo
+	./$(BUILD)/examples/demo
+
+$(BUILD)/tests/%: tests/%.c tests/harness.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
+
+$(BUILD)/examples/%: examples/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
+
+test: $(TEST_BIN)
+	@sh tests/run.sh $(TEST_BIN)
+
+test-sanitize:
+	$(MAKE) test BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
+
+test-release:
+	$(MAKE) test BUILD=build-rel OPT="-O2" DEFS=""
+
+test-cxx:
+	@mkdir -p $(BUILD)
+	$(CXX) -std=c++11 -Wall -Wextra -Wpedantic -Werror -I. -x c++ tests/cxx/cxx_smoke.cc -o $(BUILD)/cxx_smoke -lpthread
+	./$(BUILD)/cxx_smoke
+
+test-freestanding:
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 -ffreestanding -DAIO_NO_OS $(WARN) -I. -c tests/freestanding/freestanding.c -o $(BUILD)/freestanding.o
+	@echo "freestanding build ok"
+
+examples: $(EX_BIN)
+
+# Benchmark targets (bench, bench-peers, bench-hyperfine, bench-check,
+# bench-report) live in bench/bench.mk.
+-include bench/bench.mk
+
+clean:
+	rm -rf build build-san build-rel build-bench
