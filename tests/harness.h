@@ -17,10 +17,10 @@
 #ifndef AIO_TEST_HARNESS_H
 #define AIO_TEST_HARNESS_H
 
+#include "../aio.h" /* first: the implementation picks its POSIX feature level */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../aio.h"
 
 static int harness_failed_checks;   /* checks failed in the current test run */
 static int harness_passed, harness_failed;
