@@ -1147,6 +1147,7 @@ AIO_IMPL int aio_loop_init(aio_loop *L, const aio_config *cfg)
     /* The root group is the main task's group; its scope's owner is NULL. */
     L->root.scope.owner = NULL;
     L->root.scope.tm.kind = AIO__TM_SCOPE;
+    L->root.scope.tm.deadline = AIO_TIME_INF;
     L->root.scope.flags = AIO_SCOPE_ACTIVE | AIO_SCOPE_GROUP;
     L->root.state = AIO_GROUP_OPEN;
     L->root.loop = L;

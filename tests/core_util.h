@@ -14,7 +14,7 @@ struct sleeper {
     aio_time woke_at;
     int started, finished;
 };
-static int sleeper(aio_task *t, void *p)
+AIO__UNUSED static int sleeper(aio_task *t, void *p)
 {
     struct sleeper *f = (struct sleeper *)p;
     int rc;
@@ -37,7 +37,7 @@ struct failer {
     int err;
     int slept_rc;
 };
-static int failer(aio_task *t, void *p)
+AIO__UNUSED static int failer(aio_task *t, void *p)
 {
     struct failer *f = (struct failer *)p;
     int rc;
@@ -58,7 +58,7 @@ struct stepper {
     char *trace;
     int *trace_len;
 };
-static int stepper(aio_task *t, void *p)
+AIO__UNUSED static int stepper(aio_task *t, void *p)
 {
     struct stepper *f = (struct stepper *)p;
     int rc;
@@ -75,7 +75,7 @@ static int stepper(aio_task *t, void *p)
 /* Records panics instead of aborting, so misuse tests can observe them. */
 static int panic_count;
 static const char *panic_msg;
-static void record_panic(const char *msg, const char *file, int line)
+AIO__UNUSED static void record_panic(const char *msg, const char *file, int line)
 {
     (void)file;
     (void)line;
@@ -83,7 +83,7 @@ static void record_panic(const char *msg, const char *file, int line)
     panic_msg = msg;
 }
 
-static void test_loop_init_panics(aio_loop *L)
+AIO__UNUSED static void test_loop_init_panics(aio_loop *L)
 {
     test_loop_init(L);
     L->cfg.panic = record_panic;

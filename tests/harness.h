@@ -49,7 +49,7 @@ static const char *harness_test;
 #define TEST(name) static void name(void)
 
 /** Initialises a loop for a test: virtual clock, the harness's seed. */
-static void test_loop_init(aio_loop *L)
+AIO__UNUSED static void test_loop_init(aio_loop *L)
 {
     aio_config cfg;
     memset(&cfg, 0, sizeof cfg);
