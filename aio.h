@@ -2168,7 +2168,8 @@ AIO_IMPL int aio__group_wait_begin(aio_task *t, aio_group *g, int body_rc)
         return AIO_EINVAL;
     L = aio_task_loop(t);
     AIO__ASSERT(L, g->state == AIO_GROUP_OPEN, "AIO_GROUP_WAIT: group is not open (waited twice, or never entered)");
-    AIO__ASSERT(L, t->scope == &g->scope, "AIO_GROUP_WAIT: scopes entered inside the group body were not exited");
+    AIO__ASSERT(L, g->state != AIO_GROUP_OPEN || t->scope == &g->scope,
+                "AIO_GROUP_WAIT: scopes entered inside the group body were not exited");
     if (g->state != AIO_GROUP_OPEN || g->scope.owner != t || t->scope != &g->scope)
         return AIO_EINVAL;
     if (body_rc == AIO_ECANCELED)
