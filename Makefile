@@ -6,6 +6,7 @@
 #   make test-release    the suite without AIO_DEBUG, at -O2
 #   make test-cxx        the headers compiled as C++ (g++)
 #   make test-freestanding  aio.h/aio_sync.h/aio_chan.h with -ffreestanding and AIO_NO_OS
+#   make test-labels     the core suite with labels-as-values resume points
 #   make examples        build every example
 #   make bench           benchmarks at -O2 (see bench/bench.mk for the rest)
 #
@@ -19,19 +20,20 @@ WARN    ?= -Wall -Wextra -Wpedantic -Werror -Wimplicit-fallthrough -Wshadow
 OPT     ?= -O1 -g
 DEFS    ?= -DAIO_DEBUG
 SAN     ?=
-BUILD   ?= build
+CCNAME  := $(notdir $(firstword $(CC)))
+BUILD   ?= build/$(CCNAME)
 CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(DEFS) $(SAN) $(EXTRA) -I.
 LDLIBS_ALL = $(SAN) -lpthread
 
 HEADERS   := $(wildcard aio*.h)
-TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+TEST_SRC  ?= $(sort $(wildcard tests/test_*.c))
 TEST_BIN  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 EX_SRC    := $(sort $(wildcard examples/*.c))
 EX_BIN    := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EX_SRC))
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all demo test test-sanitize test-release test-cxx test-freestanding examples clean
+.PHONY: all demo test test-sanitize test-release test-cxx test-freestanding test-labels examples clean
 
 all: $(TEST_BIN) $(EX_BIN) demo
 
@@ -50,21 +52,33 @@ test: $(TEST_BIN)
 	@sh tests/run.sh $(TEST_BIN)
 
 test-sanitize:
-	$(MAKE) test BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
+	$(MAKE) test BUILD=build/$(CCNAME)-san OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 
 test-release:
-	$(MAKE) test BUILD=build-rel OPT="-O2" DEFS=""
+	$(MAKE) test BUILD=build/$(CCNAME)-rel OPT="-O2" DEFS=""
 
 test-cxx:
 	@mkdir -p $(BUILD)
 	$(CXX) -std=c++11 -Wall -Wextra -Wpedantic -Werror -I. -x c++ tests/cxx/cxx_smoke.cc -o $(BUILD)/cxx_smoke -lpthread
 	./$(BUILD)/cxx_smoke
 
+# The firmware configuration: compiles with -ffreestanding and AIO_NO_OS, and
+# the object may need nothing but the four functions GCC and clang require
+# of every freestanding environment (memcpy, memmove, memset, memcmp).
 test-freestanding:
 	@mkdir -p $(BUILD)
-	$(CC) -std=c99 -ffreestanding -DAIO_NO_OS $(WARN) -I. -c tests/freestanding/freestanding.c -o $(BUILD)/freestanding.o
-	@echo "freestanding build ok"
+	@for o in -O0 -O2 -Os; do \
+	    $(CC) -std=c99 -ffreestanding -DAIO_NO_OS $(WARN) -I. $$o -c tests/freestanding/freestanding.c \
+	        -o $(BUILD)/freestanding.o || exit 1; \
+	    extra=$$(nm -u $(BUILD)/freestanding.o | awk '{print $$2}' | grep -v -x -E 'memcpy|memmove|memset|memcmp'); \
+	    if [ -n "$$extra" ]; then echo "freestanding $$o needs: $$extra"; exit 1; fi; \
+	done
+	@echo "freestanding build ok ($(CC), -O0 -O2 -Os)"
+
+# The core suite with labels-as-values resume points (GCC and clang).
+test-labels:
+	$(MAKE) test BUILD=build/$(CCNAME)-labels DEFS="-DAIO_DEBUG -DAIO_USE_LABELS" TEST_SRC="$(wildcard tests/test_core*.c tests/test_scope.c tests/test_group.c)"
 
 examples: $(EX_BIN)
 
@@ -73,4 +87,4 @@ examples: $(EX_BIN)
 -include bench/bench.mk
 
 clean:
-	rm -rf build build-san build-rel build-bench
+	rm -rf build build-*

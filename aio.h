@@ -404,10 +404,14 @@ struct aio_loop {
 /* Store the id and fall into its label (resume point that re-runs the code after it). */
 #define AIO__LC_MARK(f, id) (f)->pc = (id); AIO__FALLTHROUGH; case (id):
 #else
+/* Computed goto and label addresses are GNU extensions: marked as such so
+ * -Wpedantic builds stay quiet. */
 #define AIO__LC_BEGIN(f) \
-    if ((f)->pc) goto *(void *)((char *)&&aio__lc_base + (int32_t)(f)->pc); aio__lc_base:
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"") \
+    if ((f)->pc) { goto *(void *)(__extension__ ((char *)&&aio__lc_base + (int32_t)(f)->pc)); } \
+    _Pragma("GCC diagnostic pop") aio__lc_base:
 #define AIO__LC_END(f) return aio__bad_resume(aio__t, (f), __FILE__, __LINE__);
-#define AIO__LC_OFF(l) ((uint32_t)(int32_t)((char *)&&l - (char *)&&aio__lc_base))
+#define AIO__LC_OFF(l) (__extension__ ((uint32_t)(int32_t)((char *)&&l - (char *)&&aio__lc_base)))
 #define AIO__LC_YIELD2(f, l) \
     do { (f)->pc = AIO__LC_OFF(l); AIO__DBG_SUSPEND_SITE(); return AIO__SUSPENDED; l:; } while (0)
 #define AIO__LC_YIELD(f, id) AIO__LC_YIELD2(f, AIO__CAT(aio__lc_, id))
