@@ -13,6 +13,7 @@ struct sleeper {
     int rc;
     aio_time woke_at;
     int started, finished;
+    int sleep_line; /* the line of the AIO_SLEEP below, for dump checks */
 };
 AIO__UNUSED static int sleeper(aio_task *t, void *p)
 {
@@ -22,8 +23,9 @@ AIO__UNUSED static int sleeper(aio_task *t, void *p)
     f->started = 1;
     if (f->dur < 0)
         AIO_SLEEP_FOREVER(rc);
-    else
-        AIO_SLEEP(rc, f->dur);
+    else {
+        f->sleep_line = __LINE__; AIO_SLEEP(rc, f->dur);
+    }
     f->rc = rc;
     f->woke_at = aio_now(aio_task_loop(t));
     f->finished = 1;
