@@ -52,7 +52,7 @@
 #endif
 
 #ifdef AIO_STATIC
-#define AIO_API static
+#define AIO_API static AIO__UNUSED /* a program need not call every function */
 #else
 #define AIO_API extern
 #endif
