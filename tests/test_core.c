@@ -669,6 +669,61 @@ TEST(dump_shows_tasks_what_they_wait_on_and_where)
 #endif
 }
 
+
+/* ---- injected clock and idle hook (the firmware configuration) --------- */
+
+static aio_time fake_now;
+static int idle_calls;
+static aio_time idle_deadline;
+static aio_time fake_clock(void *ctx) { (void)ctx; return fake_now; }
+static void fake_idle(void *ctx, aio_time deadline)
+{
+    (void)ctx;
+    idle_calls++;
+    idle_deadline = deadline;
+    fake_now = deadline; /* "sleep until the timer interrupt" */
+}
+
+TEST(injected_clock_and_idle_hook_drive_time)
+{
+    static struct sleeps f;
+    aio_config cfg;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    memset(&cfg, 0, sizeof cfg);
+    fake_now = AIO_SEC(1000);
+    idle_calls = 0;
+    cfg.clock = fake_clock;
+    cfg.idle = fake_idle;
+    cfg.seed = harness_seed;
+    CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    CHECK_EQ(aio_now(&L), AIO_SEC(1000));
+    CHECK_EQ(aio_run(&L, &mt, sleeps_main, &f), 0);
+    CHECK_EQ(f.t1, AIO_SEC(1000) + AIO_MS(3));
+    CHECK_EQ(f.t2, AIO_SEC(1000) + AIO_MS(3)); /* AIO_MS(10) is long past on this clock */
+    CHECK_EQ(f.t4, AIO_SEC(1000) + AIO_MS(3) + AIO_SEC(3600));
+    CHECK(idle_calls >= 2);
+    CHECK_EQ(idle_deadline, f.t4);
+    CHECK_EQ(aio_clock_advance(&L, 5), AIO_EINVAL); /* only a virtual clock can be advanced */
+}
+
+TEST(null_arguments_are_rejected_with_einval)
+{
+    static aio_group g;
+    static aio_scope s;
+    memset(&g, 0, sizeof g);
+    test_loop_init(&L);
+    CHECK_EQ(aio_loop_init(NULL, NULL), AIO_EINVAL);
+    CHECK_EQ(aio_spawn(NULL, &mt, returns_positive, &g), AIO_EINVAL);
+    CHECK_EQ(aio_scope_enter(NULL, &s, 0), AIO_EINVAL);
+    CHECK_EQ(aio_scope_exit(&mt, NULL, 0), AIO_EINVAL);
+    CHECK_EQ(aio_group_enter(NULL, &g, 0), AIO_EINVAL);
+    CHECK_EQ(aio_task_cancel(NULL), AIO_EINVAL);
+    CHECK_EQ(aio_started(NULL, NULL), AIO_EINVAL);
+    CHECK_EQ(aio_call_later(&L, NULL, 1, on_call, NULL), AIO_EINVAL);
+    CHECK_EQ(aio_run(&L, &mt, NULL, &g), AIO_EINVAL);
+}
+
 int main(void)
 {
     RUN(await_returns_sub_coroutine_results_through_ten_frames);
@@ -687,5 +742,7 @@ int main(void)
     RUN(deadlock_cancels_everything_once_and_reports_edeadlk);
     RUN(spawning_a_linked_task_or_into_a_closed_group_fails_with_a_code);
     RUN(dump_shows_tasks_what_they_wait_on_and_where);
+    RUN(injected_clock_and_idle_hook_drive_time);
+    RUN(null_arguments_are_rejected_with_einval);
     return harness_report();
 }
