@@ -135,6 +135,7 @@ typedef struct aio_timer aio_timer;
 typedef struct aio_call aio_call;
 typedef struct aio_lot aio_lot;
 typedef struct aio_waiter aio_waiter;
+typedef struct aio_hold aio_hold;
 
 /**
  * A coroutine: a function over a caller-owned frame.  It returns
@@ -204,6 +205,18 @@ struct aio_waiter {
 };
 #define AIO_ABORT_OK 0
 #define AIO_ABORT_FAIL 1
+
+/**
+ * Something a task owns (a lock), registered in the loop's list while held,
+ * so that a task finishing without giving it up cannot strand its waiters:
+ * when `owner` finishes, the loop unlinks the hold and calls broken(loop, h).
+ * Linked and unlinked by aio_sync.h.
+ */
+struct aio_hold {
+    aio_hold *next, *prev;
+    aio_task *owner;
+    void (*broken)(aio_loop *loop, aio_hold *h);
+};
 
 /** Task states (aio_task.state). */
 enum {
@@ -348,6 +361,7 @@ struct aio_loop {
     aio_group root;                /* the main task's group */
     uint64_t turns;                /* loop turns so far */
     uint64_t steps;                /* task steps so far */
+    aio_hold *holds;               /* held locks (aio_hold), broken if their owner finishes */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -525,7 +539,7 @@ struct aio_loop {
  * cancel_shielded_checkpoint): the task goes to the back of the run queue.
  */
 #define AIO_YIELD() AIO__YIELD(AIO__SUSPEND_ID)
-#define AIO__YIELD(id) do { aio__yield(aio__t, 0); AIO__LC_YIELD(aio__f, id); } while (0)
+#define AIO__YIELD(id) do { aio__yield_now(aio__t); AIO__LC_YIELD(aio__f, id); } while (0)
 
 /**
  * Checkpoint: a cancel point and a schedule point (trio's checkpoint, Python's
@@ -906,6 +920,28 @@ static inline int aio__call_step(aio_task *t, aio_frame *parent, aio_frame *chil
     child->rc = r;
     t->top = parent;
     return r;
+}
+
+/**
+ * The schedule point of AIO_YIELD, inline because it is the hottest path:
+ * the running task goes to the back of the run queue (internal).
+ */
+static inline void aio__yield_now(aio_task *t)
+{
+    aio_loop *L = t->group->loop;
+#ifdef AIO_DEBUG
+    t->schedule_points++;
+#endif
+    t->wait_kind = 0;
+    t->top->rc = 0;
+    t->state = AIO_TASK_READY;
+    t->u.q.next = NULL;
+    if (L->run_tail)
+        L->run_tail->u.q.next = t;
+    else
+        L->run_head = t;
+    L->run_tail = t;
+    L->nready++;
 }
 
 #ifdef AIO_DEBUG
@@ -2018,6 +2054,19 @@ static void aio__task_finish(aio_loop *L, aio_task *t, int rc)
         if (s->flags & AIO_SCOPE_GROUP)
             aio__group_of_scope(s)->state = AIO_GROUP_CLOSED;
         (void)aio__scope_pop(L, t, s, 0);
+    }
+    if (L->holds) { /* locks the task still holds: break them (trio's lot breakers) */
+        aio_hold *h, *nx;
+        for (h = L->holds; h; h = nx) {
+            nx = h->next;
+            if (h->owner != t)
+                continue;
+            if (h->prev) h->prev->next = h->next; else L->holds = h->next;
+            if (h->next) h->next->prev = h->prev;
+            h->next = h->prev = NULL;
+            h->owner = NULL;
+            h->broken(L, h);
+        }
     }
     if (t->flags & AIO__TF_CANCEL_COUNTED) {
         L->ncancel--;
