@@ -39,7 +39,7 @@ extern "C" {
 
 /**
  * A flag tasks can wait for (asyncio.Event, trio.Event, anyio.Event).
- * Zero-initialise it or call aio_event_init.  24 bytes on 64-bit targets.
+ * Zero-initialise it or call aio_event_init.  32 bytes on 64-bit targets.
  */
 typedef struct aio_event {
     aio_lot waiters;
@@ -127,7 +127,7 @@ AIO_API int aio_lock_release(aio_task *t, aio_lock *l);
 /**
  * A condition variable bound to a lock (asyncio/trio/anyio Condition).
  * Notify moves waiters to the lock's queue, so each wakes owning the lock,
- * in FIFO order.  24 bytes on 64-bit targets.
+ * in FIFO order.  32 bytes on 64-bit targets.
  */
 typedef struct aio_cond {
     aio_lot waiters;
@@ -211,6 +211,7 @@ typedef struct aio_limiter aio_limiter;
  * One borrowed token of a limiter, owned by the borrower (a frame field):
  * it records who borrows (by default the task) and links the borrower in
  * the limiter's list.  Zero-initialise it; it is reusable once released.
+ * 32 bytes on 64-bit targets.
  */
 typedef struct aio_borrow {
     struct aio_borrow *next, *prev;
@@ -272,7 +273,7 @@ AIO_API int aio_limiter_set_total(aio_limiter *l, uint32_t total);
 
 /**
  * Go's sync.WaitGroup (a countdown latch): tasks wait until the count drops
- * to zero.  Zero-initialise or aio_waitgroup_init.  24 bytes on 64-bit.
+ * to zero.  Zero-initialise or aio_waitgroup_init.  32 bytes on 64-bit.
  */
 typedef struct aio_waitgroup {
     aio_lot waiters;
@@ -299,7 +300,7 @@ AIO_API int aio_waitgroup_add(aio_waitgroup *wg, int32_t delta);
 
 /**
  * asyncio.Barrier(parties): each round releases the waiters together once
- * `parties` tasks wait.  Cyclic.  24 bytes on 64-bit targets.
+ * `parties` tasks wait.  Cyclic.  32 bytes on 64-bit targets.
  */
 typedef struct aio_barrier {
     aio_lot waiters;
