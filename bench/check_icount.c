@@ -1,0 +1,188 @@
+/*
+ * check_icount.c - runs one operation n times on the virtual clock, for
+ * bench/check.sh, which counts the instructions of two runs with different n
+ * under callgrind and divides the difference by the difference in n (so
+ * process start-up and setup cancel out).
+ *
+ *   check_icount OP N      OP: switch | spawn_join | timer | event | lock
+ */
+#define AIO_IMPLEMENTATION
+#include "aio.h"
+#if defined(__has_include)
+#if __has_include("aio_sync.h")
+#include "aio_sync.h"
+#define CHECK_HAVE_SYNC 1
+#endif
+#endif
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct yielder {
+    aio_frame hdr;
+    long i, n;
+};
+
+static int yielder(aio_task *t, void *frame)
+{
+    struct yielder *f = (struct yielder *)frame;
+    AIO_BEGIN(t, f);
+    for (f->i = 0; f->i < f->n; f->i++)
+        AIO_YIELD();
+    AIO_END(0);
+}
+
+static int child_fn(aio_task *t, void *frame)
+{
+    AIO_BEGIN(t, frame);
+    AIO_END(0);
+}
+
+struct spawner {
+    aio_frame hdr;
+    aio_group g;
+    aio_task child;
+    aio_frame cf;
+    long i, n;
+};
+
+static int spawner(aio_task *t, void *frame)
+{
+    struct spawner *f = (struct spawner *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    for (f->i = 0; f->i < f->n; f->i++) {
+        aio_spawn(&f->g, &f->child, child_fn, &f->cf);
+        AIO_JOIN(rc, &f->child);
+        if (rc)
+            break;
+    }
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    AIO_END(rc);
+}
+
+static void nop_cb(aio_loop *L, void *arg)
+{
+    (void)L;
+    (void)arg;
+}
+
+#ifdef CHECK_HAVE_SYNC
+struct pinger {
+    aio_frame hdr;
+    aio_event *mine, *other;
+    int first;
+    long i, n;
+};
+
+static int pinger(aio_task *t, void *frame)
+{
+    struct pinger *f = (struct pinger *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    for (f->i = 0; f->i < f->n; f->i++) {
+        if (f->first)
+            aio_event_set(f->other);
+        AIO_EVENT_WAIT(rc, f->mine);
+        if (rc)
+            AIO_RETURN(rc);
+        aio_event_clear(f->mine);
+        if (!f->first)
+            aio_event_set(f->other);
+    }
+    AIO_END(0);
+}
+
+struct locker {
+    aio_frame hdr;
+    aio_lock *l;
+    long i, n;
+};
+
+static int locker(aio_task *t, void *frame)
+{
+    struct locker *f = (struct locker *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    for (f->i = 0; f->i < f->n; f->i++) {
+        AIO_LOCK_ACQUIRE(rc, f->l);
+        if (rc)
+            AIO_RETURN(rc);
+        aio_lock_release(t, f->l);
+    }
+    AIO_END(0);
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    static aio_task tasks[2];
+    static struct yielder y[2];
+    static struct spawner sp;
+    static aio_call bg[100000];
+    aio_config cfg;
+    aio_loop L;
+    const char *op;
+    long n, i;
+    int k;
+
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s switch|spawn_join|timer|event|lock N\n", argv[0]);
+        return 2;
+    }
+    op = argv[1];
+    n = atol(argv[2]);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.virtual_clock = 1;
+    aio_loop_init(&L, &cfg);
+
+    if (strcmp(op, "switch") == 0) { /* n task steps, two tasks yielding */
+        for (k = 0; k < 2; k++) {
+            y[k].n = n / 2;
+            aio_spawn(&L.root, &tasks[k], yielder, &y[k]);
+        }
+    } else if (strcmp(op, "spawn_join") == 0) {
+        sp.n = n;
+        aio_spawn(&L.root, &tasks[0], spawner, &sp);
+    } else if (strcmp(op, "timer") == 0) { /* arm+cancel with 100,000 other timers armed */
+        aio_call c;
+        memset(&c, 0, sizeof c);
+        for (i = 0; i < 100000; i++)
+            aio_call_at(&L, &bg[i], AIO_SEC(1) + (aio_time)((i * 7919) % 100000) * 1000, nop_cb, NULL);
+        for (i = 0; i < n; i++) {
+            aio_call_at(&L, &c, AIO_SEC(3), nop_cb, NULL);
+            aio_call_cancel(&L, &c);
+        }
+        return 0;
+#ifdef CHECK_HAVE_SYNC
+    } else if (strcmp(op, "event") == 0) { /* n one-way hand-offs */
+        static aio_event ev[2];
+        static struct pinger p[2];
+        for (k = 0; k < 2; k++) {
+            p[k].mine = &ev[k];
+            p[k].other = &ev[1 - k];
+            p[k].first = k == 0;
+            p[k].n = n / 2;
+        }
+        for (k = 0; k < 2; k++)
+            aio_spawn(&L.root, &tasks[k], pinger, &p[k]);
+    } else if (strcmp(op, "lock") == 0) {
+        static aio_lock lock;
+        static struct locker lk[2];
+        for (k = 0; k < 2; k++) {
+            lk[k].l = &lock;
+            lk[k].n = n / 2;
+        }
+        for (k = 0; k < 2; k++)
+            aio_spawn(&L.root, &tasks[k], locker, &lk[k]);
+#endif
+    } else {
+        fprintf(stderr, "unknown operation %s\n", op);
+        return 2;
+    }
+    while (L.nready)
+        aio_loop_step(&L);
+    return 0;
+}
