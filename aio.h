@@ -346,6 +346,57 @@ typedef struct aio_config {
     void (*panic)(const char *msg, const char *file, int line);
 } aio_config;
 
+/* ---- I/O reactor state (embedded in aio_loop; see "I/O reactor" below) ---- */
+
+/* Backend selection.  Define one of AIO_BACKEND_EPOLL, AIO_BACKEND_KQUEUE,
+ * AIO_BACKEND_POLL or AIO_BACKEND_NONE to override the automatic choice
+ * (epoll on Linux, kqueue on BSD and macOS, poll on other POSIX systems,
+ * none without an OS). */
+#define AIO__BE_NONE 0
+#define AIO__BE_EPOLL 1
+#define AIO__BE_KQUEUE 2
+#define AIO__BE_POLL 3
+#if !AIO__HOSTED || defined(AIO_BACKEND_NONE)
+#define AIO__BACKEND AIO__BE_NONE
+#elif defined(AIO_BACKEND_EPOLL)
+#define AIO__BACKEND AIO__BE_EPOLL
+#elif defined(AIO_BACKEND_KQUEUE)
+#define AIO__BACKEND AIO__BE_KQUEUE
+#elif defined(AIO_BACKEND_POLL)
+#define AIO__BACKEND AIO__BE_POLL
+#elif defined(__linux__)
+#define AIO__BACKEND AIO__BE_EPOLL
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) || \
+    defined(__DragonFly__)
+#define AIO__BACKEND AIO__BE_KQUEUE
+#else
+#define AIO__BACKEND AIO__BE_POLL
+#endif
+
+/** Buckets of the loop's fd-wait hash (tasks parked on fds, keyed by fd). */
+#ifndef AIO_FD_BUCKETS
+#define AIO_FD_BUCKETS 64
+#endif
+
+typedef struct aio_post aio_post;
+
+/* Per-loop reactor state.  Tasks parked on an fd are the hash nodes
+ * themselves (their run-queue links), so an fd wait needs no storage of its
+ * own.  wake_pending and posts are the only fields other threads touch. */
+typedef struct aio__reactor {
+#if AIO__BACKEND != AIO__BE_NONE
+    aio_task *fds[AIO_FD_BUCKETS]; /* fd waits, chained through u.q.next/prev */
+    int bfd;                       /* epoll/kqueue descriptor, -1 until first use */
+    int wake_rd, wake_wr;          /* eventfd (twice) or pipe ends, -1 when not armed */
+#endif
+    uint32_t nfds;                 /* tasks parked on fds */
+    uint32_t polls;                /* backend waits so far */
+    uint32_t eintr;                /* backend waits interrupted by a signal */
+    uint8_t wake_armed;            /* aio_loop_wake_enable was called */
+    int wake_pending;              /* set by aio_loop_wake (any thread, ISR); atomic */
+    aio_post *posts;               /* aio_loop_post stack (any thread); atomic */
+} aio__reactor;
+
 /** The event loop.  Owned by the caller; initialise with aio_loop_init. */
 struct aio_loop {
     aio_task *run_head, *run_tail; /* FIFO run queue */
@@ -361,6 +412,7 @@ struct aio_loop {
     aio_group root;                /* the main task's group */
     uint64_t turns;                /* loop turns so far */
     uint64_t steps;                /* task steps so far */
+    aio__reactor reactor;          /* I/O reactor (fd waits, wake path) */
     aio_hold *holds;               /* held locks (aio_hold), broken if their owner finishes */
 };
 
@@ -682,6 +734,12 @@ AIO_API void aio_task_set_name(aio_task *t, const char *name);
 AIO_API int aio_check_cancel(aio_task *t);
 
 /**
+ * Nonzero if `t` is effectively cancelled right now (a predicate: unlike
+ * aio_check_cancel it is not counted as a cancel point).
+ */
+AIO_API int aio_task_cancelled(const aio_task *t);
+
+/**
  * trio's task_status.started(value): the child of AIO_START signals that it
  * is ready.  Moves the task under its group's cancel scope and wakes the
  * starter with `value`.  Returns 0; AIO_EINVAL if the task was not started
@@ -788,6 +846,9 @@ AIO_API int aio_group_enter(aio_task *t, aio_group *g, int mode);
 /** Cancels every child and the body (asyncio TaskGroup.cancel / nursery.cancel_scope.cancel). */
 AIO_API void aio_group_cancel(aio_group *g, const char *reason);
 
+/** FIRST_DONE groups: the child that finished first (anyio race winner), or NULL. */
+#define aio_group_winner(g) ((g)->winner)
+
 /** First failed child (in order of failure), or NULL; valid until the group is reused. */
 AIO_API aio_task *aio_group_failed_first(const aio_group *g);
 /** Next failed child after `t`, or NULL. */
@@ -850,6 +911,149 @@ AIO_API uint32_t aio_lot_repark(aio_lot *from, aio_lot *to, uint32_t n);
 #define aio_lot_first(lot) ((lot)->head)
 /** Number of parked tasks. */
 #define aio_lot_len(lot) ((lot)->len)
+
+/* ------------------------------------------------------------------------ */
+/* I/O reactor                                                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One reactor per loop, behind four backends chosen at compile time (see
+ * AIO_BACKEND_* above): epoll, kqueue, poll and none.  Readiness is
+ * level-triggered.  A task waiting on an fd is registered with the backend
+ * only while it is parked; the wait always suspends (trio's wait_readable),
+ * and the backend is polled at most once per loop turn: with timeout 0 while
+ * tasks are runnable, else until the next timer deadline (rounded up to the
+ * backend's resolution, clamped to an hour), or without limit when only fds
+ * or the wake path can wake a task.  With the virtual clock the loop polls
+ * with timeout 0 first and jumps the clock only if no fd was ready.
+ *
+ * Special cases:
+ *  - Closing an fd: call aio_notify_closing(loop, fd) before close(); every
+ *    task waiting on it resumes with AIO_ECLOSED and its registration is
+ *    dropped.  An fd closed without it: poll wakes its waiters with -EBADF;
+ *    epoll and kqueue forget it silently, so its waiters stay parked until a
+ *    deadline or a cancellation.
+ *  - Regular files (and anything epoll refuses with EPERM) are always ready:
+ *    the wait is a plain schedule point.
+ *  - fork(): a child must not run a loop it inherited (an epoll set is shared
+ *    with the parent).  It may call aio_loop_close on it, which only closes
+ *    the child's copies of the descriptors, and start a fresh loop.
+ *  - SIGPIPE: the reactor leaves signal dispositions alone; a write to a
+ *    pipe or socket whose reader is gone raises SIGPIPE unless the program
+ *    ignores it (or uses MSG_NOSIGNAL).
+ *  - EINTR from the backend is normal: the turn ends early and the loop goes
+ *    on.
+ */
+
+/** Readiness directions. */
+#define AIO_READABLE 1u
+#define AIO_WRITABLE 2u
+
+/** Name of the compiled backend: "epoll", "kqueue", "poll" or "none". */
+#if AIO__BACKEND == AIO__BE_EPOLL
+#define AIO_BACKEND_NAME "epoll"
+#elif AIO__BACKEND == AIO__BE_KQUEUE
+#define AIO_BACKEND_NAME "kqueue"
+#elif AIO__BACKEND == AIO__BE_POLL
+#define AIO_BACKEND_NAME "poll"
+#else
+#define AIO_BACKEND_NAME "none"
+#endif
+
+/** Poll backend: most fd waits at once (one pollfd each, on the stack of the wait). */
+#ifndef AIO_POLL_MAX
+#define AIO_POLL_MAX 1024
+#endif
+
+/**
+ * trio.lowlevel.wait_readable / anyio.wait_readable (asyncio: loop.add_reader):
+ * suspends until `fd` is readable (or at EOF, or in error), then rc = 0.
+ * Always suspends at least until the next backend poll.  Errors, with
+ * nothing registered afterwards: AIO_ECANCELED (cancelled or a deadline of an
+ * enclosing scope passed), AIO_ECLOSED (aio_notify_closing), AIO_EBUSY
+ * (another task already waits for the same direction on `fd`), AIO_EINVAL
+ * (negative fd; backend "none"), AIO_EOVERFLOW (poll backend full),
+ * -EBADF (fd closed, poll backend) or another -errno from the backend.
+ * A reader and a writer may wait on the same fd at once.
+ */
+#define AIO_WAIT_READABLE(rc, fd) AIO_OP(rc, aio__fd_wait_begin(aio__t, (fd), AIO_READABLE))
+
+/** trio wait_writable / anyio wait_writable (asyncio: loop.add_writer): as AIO_WAIT_READABLE, for writing. */
+#define AIO_WAIT_WRITABLE(rc, fd) AIO_OP(rc, aio__fd_wait_begin(aio__t, (fd), AIO_WRITABLE))
+
+/**
+ * trio.lowlevel.notify_closing / anyio.notify_closing: wakes every task
+ * waiting on `fd` with AIO_ECLOSED and drops the fd from the backend.  Call
+ * it before close(fd).  Never suspends.  Returns the number of tasks woken.
+ */
+AIO_API uint32_t aio_notify_closing(aio_loop *loop, int fd);
+
+/**
+ * Embedding: one turn for a host loop (a GUI, game or firmware super-loop).
+ * Waits for I/O and cross-thread wakes for at most `timeout` ns (0: just
+ * look; AIO_TIME_INF: until something happens), cut short by the next timer
+ * deadline and not at all while tasks are runnable, wakes the tasks whose fds
+ * are ready, runs posted callbacks, then runs one aio_loop_step.  The wait is
+ * real time even on a virtual clock (which never moves by itself here).
+ * Returns the number of tasks stepped, AIO_EINVAL for a negative timeout, or
+ * AIO_EDEADLK when asked to wait forever with nothing that could ever wake a
+ * task.  Not from inside a task.
+ */
+AIO_API int aio_loop_poll(aio_loop *loop, aio_time timeout);
+
+/**
+ * Embedding: the backend descriptor (epoll or kqueue), created if needed.
+ * It becomes readable when an awaited fd is ready or aio_loop_wake was
+ * called; a host loop watches it and then calls aio_loop_poll(loop, 0).
+ * Returns the fd, AIO_EINVAL on the poll and none backends (drive those with
+ * aio_loop_poll and aio_loop_next_deadline), or -errno.
+ */
+AIO_API int aio_loop_backend_fd(aio_loop *loop);
+
+/**
+ * Arms the cross-thread / interrupt wake path of `loop` (an eventfd on
+ * Linux, a pipe on other POSIX systems, a flag on backend "none").  Call it
+ * on the loop's thread before another thread or an ISR calls aio_loop_wake
+ * or aio_loop_post.  While armed, a loop with every task parked waits for a
+ * wake instead of reporting AIO_EDEADLK.  Returns 0 or -errno.
+ */
+AIO_API int aio_loop_wake_enable(aio_loop *loop);
+
+/**
+ * Wakes `loop` from its backend wait (or its idle hook) at the start of the
+ * next turn.  Safe from any thread, from a signal handler and from an ISR;
+ * lock-free; wakes coalesce (many calls before the loop notices write the
+ * eventfd or pipe once).  The loop must have called aio_loop_wake_enable.
+ * asyncio: loop.call_soon_threadsafe's wake-up; trio: TrioToken.
+ */
+AIO_API void aio_loop_wake(aio_loop *loop);
+
+/** A callback posted to a loop from another thread; owned by the poster until it has run. */
+struct aio_post {
+    aio_post *next;
+    void (*cb)(aio_loop *loop, void *arg);
+    void *arg;
+};
+
+/**
+ * asyncio loop.call_soon_threadsafe / trio TrioToken.run_sync_soon: runs
+ * cb(loop, arg) on the loop's thread, from its next turn's poll, in the order
+ * posts were made.  Safe from any thread (multi-producer, lock-free push) and
+ * from a signal handler; `node` must stay untouched until cb has been called
+ * (it may be reused from inside cb).  The loop must have called
+ * aio_loop_wake_enable.  Returns 0, or AIO_EINVAL (not armed, or no atomic
+ * operations on this compiler).
+ */
+AIO_API int aio_loop_post(aio_loop *loop, aio_post *node, void (*cb)(aio_loop *loop, void *arg), void *arg);
+
+/**
+ * Closes the loop's OS descriptors (backend, wake path).  Only closes: it is
+ * the way to drop a loop inherited across fork().  Returns 0, or AIO_EBUSY if
+ * tasks were still parked on fds (they stay parked; do not run the loop again).
+ */
+AIO_API int aio_loop_close(aio_loop *loop);
+
+AIO_API int aio__fd_wait_begin(aio_task *t, int fd, unsigned dir);
 
 /* ------------------------------------------------------------------------ */
 /* Debugging                                                                 */
@@ -968,6 +1172,25 @@ static inline void aio__yield_now(aio_task *t)
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#endif
+#if AIO__BACKEND != AIO__BE_NONE /* the I/O reactor's system interfaces */
+#include <fcntl.h>
+#include <unistd.h>
+#if AIO__BACKEND == AIO__BE_EPOLL
+#include <sys/epoll.h>
+#elif AIO__BACKEND == AIO__BE_KQUEUE && !defined(AIO_KQUEUE_DOUBLE) /* tests supply a kevent double */
+#include <sys/types.h>
+#include <sys/event.h>
+#include <sys/time.h>
+#elif AIO__BACKEND == AIO__BE_POLL
+#include <poll.h>
+#endif
+#if defined(__linux__) && AIO__BACKEND != AIO__BE_KQUEUE && !defined(AIO_WAKE_PIPE)
+#define AIO__WAKE_EVENTFD 1
+#include <sys/eventfd.h>
+#else
+#define AIO__WAKE_EVENTFD 0
+#endif
 #endif
 
 #ifdef AIO_STATIC
@@ -1164,6 +1387,9 @@ static aio_time aio__after(const aio_loop *L, aio_time d)
 /* ---- loop ------------------------------------------------------------- */
 
 static aio_loop *aio__loop_of_group(const aio_group *g);
+static void aio__reactor_init(aio_loop *L);
+static int aio__reactor_active(const aio_loop *L);
+static int aio__reactor_idle(aio_loop *L);
 AIO_IMPL int aio_loop_init(aio_loop *L, const aio_config *cfg)
 {
     if (!L)
@@ -1191,6 +1417,7 @@ AIO_IMPL int aio_loop_init(aio_loop *L, const aio_config *cfg)
     L->root.scope.flags = AIO_SCOPE_ACTIVE | AIO_SCOPE_GROUP;
     L->root.state = AIO_GROUP_OPEN;
     L->root.loop = L;
+    aio__reactor_init(L);
     aio_loop_update_time(L);
     return 0;
 }
@@ -1323,6 +1550,8 @@ AIO_IMPL aio_time aio_loop_next_deadline(const aio_loop *L)
 static int aio__idle(aio_loop *L)
 {
     aio_time dl;
+    if (aio__reactor_active(L))
+        return aio__reactor_idle(L); /* fds or the wake path: poll the backend */
     if (L->nready)
         return 0;
     dl = L->heap ? L->heap->deadline : AIO_TIME_INF;
@@ -1389,6 +1618,11 @@ static int aio__task_cancelled(const aio_loop *L, const aio_task *t)
     if (AIO__LIKELY(L->ncancel == 0))
         return 0;
     return aio__chain_cancelled(t->scope, t);
+}
+
+AIO_IMPL int aio_task_cancelled(const aio_task *t)
+{
+    return aio__task_cancelled(aio_task_loop(t), t);
 }
 
 AIO_IMPL int aio_check_cancel(aio_task *t)
@@ -2310,6 +2544,698 @@ AIO_IMPL int aio_started(aio_task *t, void *value)
     aio_reschedule(starter, 0);
     return 0;
 }
+
+/* ======================================================================== */
+/* ---- I/O reactor -------------------------------------------------------- */
+/* ======================================================================== */
+
+/*
+ * Every backend provides the same five functions, in its own section below:
+ *   aio__be_open(L)                  create the backend descriptor if needed
+ *   aio__be_update(L, fd, old, new)  change the interest in fd from mask old
+ *                                    to mask new; 0, AIO__ALWAYS_READY (the fd
+ *                                    cannot be watched and is always ready),
+ *                                    or -errno
+ *   aio__be_wait(L, timeout)         one wait (ns, AIO_TIME_INF = no limit)
+ *                                    that wakes the ready fds' tasks through
+ *                                    aio__fd_dispatch / aio__fd_wake_one;
+ *                                    0 on EINTR, or -errno
+ *   aio__be_close(L)                 close the backend descriptor
+ * The portable part keeps the tasks parked on fds in a small hash keyed by fd
+ * (the tasks' own run-queue links are the chain), registers interest only
+ * while a task waits, and owns the wake path and the post queue.
+ */
+
+#define AIO__ALWAYS_READY 1
+#define AIO__MAX_WAIT AIO_SEC(3600) /* longest single backend wait */
+#define AIO__BATCH 256              /* events taken from epoll/kqueue per wait */
+
+/* Atomics for the fields other threads touch (wake_pending, posts). */
+#if defined(__GNUC__) || defined(__clang__)
+#define AIO__HAVE_ATOMICS 1
+AIO__UNUSED static int aio__flag_xchg(int *p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL); }
+AIO__UNUSED static int aio__flag_load(int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+AIO__UNUSED static void aio__flag_store(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+#else
+#define AIO__HAVE_ATOMICS 0 /* wake flag only (no aio_loop_post) */
+AIO__UNUSED static int aio__flag_xchg(int *p, int v) { int o = *(volatile int *)p; *(volatile int *)p = v; return o; }
+AIO__UNUSED static int aio__flag_load(int *p) { return *(volatile int *)p; }
+AIO__UNUSED static void aio__flag_store(int *p, int v) { *(volatile int *)p = v; }
+#endif
+
+/* An fd wait is encoded in the parked frame's wait pointer: fd * 4 + direction. */
+AIO__UNUSED static int aio__fdw_fd(const aio_task *t) { return (int)((uintptr_t)t->top->wait.ptr >> 2); }
+AIO__UNUSED static unsigned aio__fdw_dir(const aio_task *t) { return (unsigned)((uintptr_t)t->top->wait.ptr & 3u); }
+
+static void aio__reactor_init(aio_loop *L)
+{
+#if AIO__BACKEND != AIO__BE_NONE
+    L->reactor.bfd = L->reactor.wake_rd = L->reactor.wake_wr = -1;
+#else
+    (void)L;
+#endif
+}
+
+/* Fd waits or an armed wake path: the loop must consult the reactor when idle. */
+static int aio__reactor_active(const aio_loop *L)
+{
+    return L->reactor.nfds != 0 || L->reactor.wake_armed;
+}
+
+/* Runs the callbacks posted since the last turn, oldest first. */
+static void aio__run_posts(aio_loop *L)
+{
+#if AIO__HAVE_ATOMICS
+    aio_post *p, *rev = NULL;
+    if (!__atomic_load_n(&L->reactor.posts, __ATOMIC_RELAXED))
+        return;
+    p = __atomic_exchange_n(&L->reactor.posts, (aio_post *)NULL, __ATOMIC_ACQUIRE);
+    while (p) { /* the stack holds newest first */
+        aio_post *nx = p->next;
+        p->next = rev;
+        rev = p;
+        p = nx;
+    }
+    while (rev) {
+        aio_post *nx = rev->next; /* the node belongs to the poster again once cb runs */
+        rev->cb(L, rev->arg);
+        rev = nx;
+    }
+#else
+    (void)L;
+#endif
+}
+
+AIO_IMPL int aio_loop_post(aio_loop *L, aio_post *node, void (*cb)(aio_loop *, void *), void *arg)
+{
+#if AIO__HAVE_ATOMICS
+    aio_post *old;
+    if (!L || !node || !cb || !L->reactor.wake_armed)
+        return AIO_EINVAL;
+    node->cb = cb;
+    node->arg = arg;
+    old = __atomic_load_n(&L->reactor.posts, __ATOMIC_RELAXED);
+    do {
+        node->next = old;
+    } while (!__atomic_compare_exchange_n(&L->reactor.posts, &old, node, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+    aio_loop_wake(L);
+    return 0;
+#else
+    (void)L; (void)node; (void)cb; (void)arg;
+    return AIO_EINVAL;
+#endif
+}
+
+#if AIO__BACKEND != AIO__BE_NONE
+
+static aio_task **aio__fd_bucket(aio__reactor *R, int fd)
+{
+    return &R->fds[(unsigned)fd % AIO_FD_BUCKETS];
+}
+
+/* Directions some task waits for on fd. */
+static unsigned aio__fd_mask(aio__reactor *R, int fd)
+{
+    aio_task *t;
+    unsigned m = 0;
+    for (t = *aio__fd_bucket(R, fd); t; t = t->u.q.next)
+        if (aio__fdw_fd(t) == fd)
+            m |= aio__fdw_dir(t);
+    return m;
+}
+
+static void aio__fd_link(aio__reactor *R, aio_task *t)
+{
+    aio_task **b = aio__fd_bucket(R, aio__fdw_fd(t));
+    t->u.q.prev = NULL;
+    t->u.q.next = *b;
+    if (*b)
+        (*b)->u.q.prev = t;
+    *b = t;
+    R->nfds++;
+}
+
+static void aio__fd_unlink(aio__reactor *R, aio_task *t)
+{
+    if (t->u.q.prev)
+        t->u.q.prev->u.q.next = t->u.q.next;
+    else
+        *aio__fd_bucket(R, aio__fdw_fd(t)) = t->u.q.next;
+    if (t->u.q.next)
+        t->u.q.next->u.q.prev = t->u.q.prev;
+    t->u.q.next = t->u.q.prev = NULL;
+    R->nfds--;
+}
+
+/* epoll/poll take milliseconds: round up so a timer is never polled for early. */
+AIO__UNUSED static int aio__timeout_ms(aio_time timeout)
+{
+    if (timeout == AIO_TIME_INF)
+        return -1;
+    if (timeout <= 0)
+        return 0;
+    return (int)((timeout + 999999) / 1000000);
+}
+
+/* Empties the wake descriptor, then clears the flag: a wake that finds the
+ * flag set was issued before the clear, and its posts are already visible to
+ * the aio__run_posts that follows; a later one writes the descriptor again. */
+static void aio__wake_drain(aio_loop *L)
+{
+    aio__reactor *R = &L->reactor;
+    char buf[64];
+    while (read(R->wake_rd, buf, sizeof buf) > 0) {
+    }
+    aio__flag_xchg(&R->wake_pending, 0);
+}
+
+static int aio__be_open(aio_loop *L);
+static int aio__be_update(aio_loop *L, int fd, unsigned old, unsigned now);
+static int aio__be_wait(aio_loop *L, aio_time timeout);
+static void aio__be_close(aio_loop *L);
+
+/* The backend reported fd ready in the directions `ready`: wakes those
+ * waiters and narrows the registration to what is still awaited.  An event
+ * for an fd nobody waits on any more (its waiters left earlier in the same
+ * batch) is dropped, and its interest removed so it cannot fire again. */
+AIO__UNUSED static void aio__fd_dispatch(aio_loop *L, int fd, unsigned ready)
+{
+    aio__reactor *R = &L->reactor;
+    aio_task *t, *nx;
+    unsigned woke = 0, left = 0;
+    for (t = *aio__fd_bucket(R, fd); t; t = nx) {
+        unsigned d;
+        nx = t->u.q.next;
+        if (aio__fdw_fd(t) != fd)
+            continue;
+        d = aio__fdw_dir(t);
+        if (d & ready) {
+            aio__fd_unlink(R, t);
+            aio_reschedule(t, 0);
+            woke |= d;
+        } else {
+            left |= d;
+        }
+    }
+    if (woke)
+        aio__be_update(L, fd, woke | left, left);
+    else if (!left && ready)
+        aio__be_update(L, fd, ready, 0);
+}
+
+/* Wakes one waiter (the poll backend reports per task). */
+AIO__UNUSED static void aio__fd_wake_one(aio_loop *L, aio_task *t, int rc)
+{
+    aio__fd_unlink(&L->reactor, t);
+    aio_reschedule(t, rc);
+}
+
+/* Abort hook of an fd wait: unregister, so a cancelled wait leaves nothing. */
+static int aio__fd_abort(aio_task *t, aio_waiter *w)
+{
+    aio_loop *L = aio_task_loop(t);
+    int fd = aio__fdw_fd(t);
+    unsigned d = aio__fdw_dir(t), left;
+    (void)w;
+    aio__fd_unlink(&L->reactor, t);
+    left = aio__fd_mask(&L->reactor, fd);
+    aio__be_update(L, fd, left | d, left);
+    return AIO_ABORT_OK;
+}
+static const aio_waiter aio__fd_waiter = { aio__fd_abort };
+
+/* Sets the descriptor non-blocking and close-on-exec. */
+AIO__UNUSED static int aio__fd_setup(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -errno;
+    return 0;
+}
+
+#endif /* AIO__BACKEND != AIO__BE_NONE */
+
+/* ---- backend: epoll (Linux) --------------------------------------------- */
+#if AIO__BACKEND == AIO__BE_EPOLL
+
+static int aio__be_open(aio_loop *L)
+{
+    if (L->reactor.bfd >= 0)
+        return 0;
+    L->reactor.bfd = epoll_create1(EPOLL_CLOEXEC);
+    return L->reactor.bfd < 0 ? -errno : 0;
+}
+
+/* One registration per fd carries the union of both directions. */
+static int aio__be_update(aio_loop *L, int fd, unsigned old, unsigned now)
+{
+    struct epoll_event ev;
+    int op;
+    if (old == now)
+        return 0;
+    memset(&ev, 0, sizeof ev);
+    ev.events = ((now & AIO_READABLE) ? (uint32_t)EPOLLIN : 0u) | ((now & AIO_WRITABLE) ? (uint32_t)EPOLLOUT : 0u);
+    ev.data.fd = fd;
+    op = !old ? EPOLL_CTL_ADD : !now ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+    if (epoll_ctl(L->reactor.bfd, op, fd, &ev) == 0)
+        return 0;
+    if (op == EPOLL_CTL_ADD && errno == EPERM)
+        return AIO__ALWAYS_READY; /* regular files, directories: always ready */
+    if (op == EPOLL_CTL_ADD && errno == EEXIST) /* left over from a close without notify */
+        return epoll_ctl(L->reactor.bfd, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : -errno;
+    if (op == EPOLL_CTL_DEL && (errno == EBADF || errno == ENOENT))
+        return 0; /* closed already: the kernel dropped it */
+    return -errno;
+}
+
+static int aio__be_wait(aio_loop *L, aio_time timeout)
+{
+    aio__reactor *R = &L->reactor;
+    struct epoll_event ev[AIO__BATCH];
+    int n, i;
+    n = epoll_wait(R->bfd, ev, AIO__BATCH, aio__timeout_ms(timeout));
+    if (n < 0) {
+        if (errno != EINTR)
+            return -errno;
+        R->eintr++;
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        int fd = ev[i].data.fd;
+        uint32_t e = ev[i].events;
+        unsigned ready = 0;
+        if (fd == R->wake_rd) {
+            aio__wake_drain(L);
+            continue;
+        }
+        if (e & (EPOLLERR | EPOLLHUP))
+            ready = AIO_READABLE | AIO_WRITABLE; /* both sides will see the error */
+        if (e & EPOLLIN)
+            ready |= AIO_READABLE;
+        if (e & EPOLLOUT)
+            ready |= AIO_WRITABLE;
+        aio__fd_dispatch(L, fd, ready);
+    }
+    return n;
+}
+
+static void aio__be_close(aio_loop *L)
+{
+    if (L->reactor.bfd >= 0)
+        close(L->reactor.bfd);
+    L->reactor.bfd = -1;
+}
+
+/* ---- backend: kqueue (BSD, macOS) --------------------------------------- */
+#elif AIO__BACKEND == AIO__BE_KQUEUE
+
+static int aio__be_open(aio_loop *L)
+{
+    int rc;
+    if (L->reactor.bfd >= 0)
+        return 0;
+    L->reactor.bfd = kqueue();
+    if (L->reactor.bfd < 0)
+        return -errno;
+    rc = fcntl(L->reactor.bfd, F_SETFD, FD_CLOEXEC) < 0 ? -errno : 0;
+    if (rc) {
+        close(L->reactor.bfd);
+        L->reactor.bfd = -1;
+    }
+    return rc;
+}
+
+/* One filter per direction: a reader and a writer are separate knotes. */
+static int aio__be_update(aio_loop *L, int fd, unsigned old, unsigned now)
+{
+    struct kevent ch[2];
+    int n = 0;
+    if ((old ^ now) & AIO_READABLE) {
+        EV_SET(&ch[n], (uintptr_t)fd, EVFILT_READ, (now & AIO_READABLE) ? EV_ADD : EV_DELETE, 0, 0, NULL);
+        n++;
+    }
+    if ((old ^ now) & AIO_WRITABLE) {
+        EV_SET(&ch[n], (uintptr_t)fd, EVFILT_WRITE, (now & AIO_WRITABLE) ? EV_ADD : EV_DELETE, 0, 0, NULL);
+        n++;
+    }
+    if (n == 0 || kevent(L->reactor.bfd, ch, n, NULL, 0, NULL) == 0)
+        return 0;
+    if ((now & ~old) == 0 && (errno == ENOENT || errno == EBADF))
+        return 0; /* removal of a knote the kernel already dropped with its fd */
+    return -errno;
+}
+
+static int aio__be_wait(aio_loop *L, aio_time timeout)
+{
+    aio__reactor *R = &L->reactor;
+    struct kevent ev[AIO__BATCH];
+    struct timespec ts, *tp = NULL;
+    int n, i;
+    if (timeout != AIO_TIME_INF) {
+        ts.tv_sec = (time_t)(timeout / 1000000000);
+        ts.tv_nsec = (long)(timeout % 1000000000);
+        tp = &ts;
+    }
+    n = kevent(R->bfd, NULL, 0, ev, AIO__BATCH, tp);
+    if (n < 0) {
+        if (errno != EINTR)
+            return -errno;
+        R->eintr++;
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        int fd = (int)ev[i].ident;
+        unsigned ready = ev[i].filter == EVFILT_READ ? AIO_READABLE
+                       : ev[i].filter == EVFILT_WRITE ? AIO_WRITABLE : 0u;
+        if (fd == R->wake_rd && ready == AIO_READABLE) {
+            aio__wake_drain(L);
+            continue;
+        }
+        aio__fd_dispatch(L, fd, ready);
+    }
+    return n;
+}
+
+static void aio__be_close(aio_loop *L)
+{
+    if (L->reactor.bfd >= 0)
+        close(L->reactor.bfd);
+    L->reactor.bfd = -1;
+}
+
+/* ---- backend: poll (any POSIX) ------------------------------------------ */
+#elif AIO__BACKEND == AIO__BE_POLL
+
+/* poll keeps no kernel state: the pollfd array is rebuilt for every wait
+ * from the parked tasks, one entry per task, on the stack. */
+static int aio__be_open(aio_loop *L)
+{
+    (void)L;
+    return 0;
+}
+
+static int aio__be_update(aio_loop *L, int fd, unsigned old, unsigned now)
+{
+    (void)L; (void)fd; (void)old; (void)now;
+    return 0;
+}
+
+static int aio__be_wait(aio_loop *L, aio_time timeout)
+{
+    aio__reactor *R = &L->reactor;
+    struct pollfd pfd[AIO_POLL_MAX];
+    aio_task *who[AIO_POLL_MAX];
+    nfds_t n = 0, i;
+    unsigned b;
+    int r;
+    if (R->wake_rd >= 0) {
+        pfd[0].fd = R->wake_rd;
+        pfd[0].events = POLLIN;
+        pfd[0].revents = 0;
+        who[0] = NULL;
+        n = 1;
+    }
+    for (b = 0; b < AIO_FD_BUCKETS; b++) {
+        aio_task *t;
+        for (t = R->fds[b]; t && n < AIO_POLL_MAX; t = t->u.q.next) {
+            pfd[n].fd = aio__fdw_fd(t);
+            pfd[n].events = aio__fdw_dir(t) == AIO_READABLE ? POLLIN : POLLOUT;
+            pfd[n].revents = 0;
+            who[n++] = t;
+        }
+    }
+    r = poll(pfd, n, aio__timeout_ms(timeout));
+    if (r < 0) {
+        if (errno != EINTR)
+            return -errno;
+        R->eintr++;
+        return 0;
+    }
+    for (i = 0; i < n && r > 0; i++) {
+        if (!pfd[i].revents)
+            continue;
+        r--;
+        if (!who[i])
+            aio__wake_drain(L);
+        else /* any revents answers this entry's one direction; POLLNVAL: fd closed */
+            aio__fd_wake_one(L, who[i], (pfd[i].revents & POLLNVAL) ? -EBADF : 0);
+    }
+    return (int)n;
+}
+
+static void aio__be_close(aio_loop *L)
+{
+    (void)L;
+}
+
+#endif /* backends */
+
+/* ---- backend: none (firmware) and the portable entry points ------------ */
+
+/* One reactor wait of at most `timeout` ns (AIO_TIME_INF: no limit), then the
+ * wake path and posted callbacks.  Returns 0 or -errno. */
+static int aio__reactor_wait(aio_loop *L, aio_time timeout)
+{
+    aio__reactor *R = &L->reactor;
+    int rc = 0;
+    if (timeout != AIO_TIME_INF && timeout > AIO__MAX_WAIT)
+        timeout = AIO__MAX_WAIT;
+#if AIO__BACKEND != AIO__BE_NONE
+    /* Nothing registered and no time to wait: the wake flag says it all. */
+    if (R->nfds != 0 || timeout != 0) {
+        rc = aio__be_open(L);
+        if (rc == 0) {
+            R->polls++;
+            rc = aio__be_wait(L, timeout);
+        }
+    }
+    if (R->wake_rd >= 0 && aio__flag_load(&R->wake_pending))
+        aio__wake_drain(L);
+#else
+    /* No OS: the idle hook is the wait (e.g. WFI; an interrupt ends it). */
+    if (timeout != 0 && !aio__flag_load(&R->wake_pending)) {
+        R->polls++;
+        if (L->cfg.idle) {
+            L->cfg.idle(L->cfg.idle_ctx, timeout == AIO_TIME_INF ? AIO_TIME_INF : aio__after(L, timeout));
+        } else {
+#if AIO__HOSTED
+            struct timespec ts;
+            aio_time d = (R->wake_armed && (timeout == AIO_TIME_INF || timeout > AIO_MS(1))) ? AIO_MS(1) : timeout;
+            ts.tv_sec = (time_t)(d / 1000000000);
+            ts.tv_nsec = (long)(d % 1000000000);
+            nanosleep(&ts, NULL);
+#endif
+        }
+    }
+    aio__flag_xchg(&R->wake_pending, 0);
+#endif
+    aio__run_posts(L);
+    return rc < 0 ? rc : 0;
+}
+
+/* The loop's idle step when the reactor has something to watch (called by
+ * aio__idle).  Polls exactly once: with timeout 0 while tasks are runnable;
+ * with the virtual clock, timeout 0 and then a jump to the next deadline if
+ * nothing became ready (or no limit when there is no deadline); with a real
+ * clock, until the next deadline.  Never reports a deadlock: an fd or a wake
+ * can still arrive. */
+static int aio__reactor_idle(aio_loop *L)
+{
+    aio_time dl = L->heap ? L->heap->deadline : AIO_TIME_INF;
+    if (L->nready) {
+        aio__reactor_wait(L, 0);
+        return 0;
+    }
+    if (L->cfg.virtual_clock) {
+        if (dl == AIO_TIME_INF) {
+            aio__reactor_wait(L, AIO_TIME_INF);
+            return 0;
+        }
+        aio__reactor_wait(L, 0);
+        if (!L->nready && dl > L->now)
+            L->now = dl;
+        return 0;
+    }
+    {
+        aio_time now = aio_loop_update_time(L);
+        aio__reactor_wait(L, dl == AIO_TIME_INF ? AIO_TIME_INF : dl > now ? dl - now : 0);
+    }
+    return 0;
+}
+
+AIO_IMPL int aio__fd_wait_begin(aio_task *t, int fd, unsigned dir)
+{
+    int rc;
+    if (fd < 0)
+        return AIO_EINVAL;
+    rc = aio_check_cancel(t);
+    if (rc)
+        return rc;
+#if AIO__BACKEND == AIO__BE_NONE
+    (void)dir;
+    return AIO_EINVAL;
+#else
+    {
+        aio_loop *L = aio_task_loop(t);
+        aio__reactor *R = &L->reactor;
+        unsigned old = aio__fd_mask(R, fd);
+        if (old & dir)
+            return AIO_EBUSY; /* trio's BusyResourceError: one waiter per direction */
+#if AIO__BACKEND == AIO__BE_POLL
+        if (R->nfds + 1 >= AIO_POLL_MAX)
+            return AIO_EOVERFLOW;
+#endif
+        rc = aio__be_open(L);
+        if (rc == 0)
+            rc = aio__be_update(L, fd, old, old | dir);
+        if (rc == AIO__ALWAYS_READY) {
+            aio__yield(t, 1);
+            return AIO_PARKED;
+        }
+        if (rc)
+            return rc;
+        t->top->wait.ptr = (void *)(((uintptr_t)(unsigned)fd << 2) | dir);
+        aio__fd_link(R, t);
+        aio_park_custom(t, (aio_waiter *)&aio__fd_waiter);
+        return AIO_PARKED;
+    }
+#endif
+}
+
+AIO_IMPL uint32_t aio_notify_closing(aio_loop *L, int fd)
+{
+#if AIO__BACKEND != AIO__BE_NONE
+    aio__reactor *R = &L->reactor;
+    aio_task *t, *nx;
+    unsigned old = 0;
+    uint32_t n = 0;
+    if (fd < 0)
+        return 0;
+    for (t = *aio__fd_bucket(R, fd); t; t = nx) {
+        nx = t->u.q.next;
+        if (aio__fdw_fd(t) != fd)
+            continue;
+        old |= aio__fdw_dir(t);
+        aio__fd_unlink(R, t);
+        aio_reschedule(t, AIO_ECLOSED);
+        n++;
+    }
+    if (old)
+        aio__be_update(L, fd, old, 0);
+    return n;
+#else
+    (void)L; (void)fd;
+    return 0;
+#endif
+}
+
+AIO_IMPL int aio_loop_poll(aio_loop *L, aio_time timeout)
+{
+    aio_time now, dl;
+    int rc;
+    AIO__ASSERT(L, L->current == NULL, "aio_loop_poll called from inside a task");
+    if (timeout < 0)
+        return AIO_EINVAL;
+    now = aio_loop_update_time(L);
+    dl = L->heap ? L->heap->deadline : AIO_TIME_INF;
+    if (L->nready || (L->cfg.virtual_clock && dl != AIO_TIME_INF))
+        timeout = 0; /* virtual time does not pass while we wait for real */
+    else if (dl != AIO_TIME_INF && (dl <= now || dl - now < timeout))
+        timeout = dl > now ? dl - now : 0;
+    if (timeout == AIO_TIME_INF && !aio__reactor_active(L))
+        return AIO_EDEADLK;
+    rc = aio__reactor_wait(L, timeout);
+    if (rc < 0)
+        return rc;
+    return (int)aio_loop_step(L);
+}
+
+AIO_IMPL int aio_loop_backend_fd(aio_loop *L)
+{
+#if AIO__BACKEND == AIO__BE_EPOLL || AIO__BACKEND == AIO__BE_KQUEUE
+    int rc = aio__be_open(L);
+    return rc ? rc : L->reactor.bfd;
+#else
+    (void)L;
+    return AIO_EINVAL;
+#endif
+}
+
+AIO_IMPL int aio_loop_wake_enable(aio_loop *L)
+{
+#if AIO__BACKEND != AIO__BE_NONE
+    aio__reactor *R = &L->reactor;
+    int rc;
+    if (R->wake_armed)
+        return 0;
+    rc = aio__be_open(L);
+    if (rc)
+        return rc;
+#if AIO__WAKE_EVENTFD
+    R->wake_rd = R->wake_wr = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (R->wake_rd < 0)
+        rc = -errno;
+#else
+    {
+        int p[2];
+        if (pipe(p) != 0)
+            return -errno;
+        R->wake_rd = p[0];
+        R->wake_wr = p[1];
+        rc = aio__fd_setup(p[0]);
+        if (rc == 0)
+            rc = aio__fd_setup(p[1]);
+    }
+#endif
+    if (rc == 0)
+        rc = aio__be_update(L, R->wake_rd, 0, AIO_READABLE);
+    if (rc) {
+        if (R->wake_rd >= 0)
+            close(R->wake_rd);
+        if (R->wake_wr >= 0 && R->wake_wr != R->wake_rd)
+            close(R->wake_wr);
+        R->wake_rd = R->wake_wr = -1;
+        return rc < 0 ? rc : AIO_EINVAL;
+    }
+#endif
+    L->reactor.wake_armed = 1;
+    return 0;
+}
+
+AIO_IMPL void aio_loop_wake(aio_loop *L)
+{
+    aio__reactor *R = &L->reactor;
+#if AIO__BACKEND != AIO__BE_NONE
+    /* Only the first wake since the loop last drained writes: coalescing. */
+    if (aio__flag_xchg(&R->wake_pending, 1) == 0 && R->wake_wr >= 0) {
+        int saved = errno; /* callable from a signal handler */
+        uint64_t one = 1;
+        ssize_t w = write(R->wake_wr, &one, R->wake_wr == R->wake_rd ? sizeof one : 1);
+        (void)w; /* a full pipe is already readable */
+        errno = saved;
+    }
+#else
+    aio__flag_store(&R->wake_pending, 1);
+#endif
+}
+
+AIO_IMPL int aio_loop_close(aio_loop *L)
+{
+    int busy = L->reactor.nfds != 0;
+#if AIO__BACKEND != AIO__BE_NONE
+    aio__reactor *R = &L->reactor;
+    aio__be_close(L);
+    if (R->wake_rd >= 0)
+        close(R->wake_rd);
+    if (R->wake_wr >= 0 && R->wake_wr != R->wake_rd)
+        close(R->wake_wr);
+    R->wake_rd = R->wake_wr = -1;
+#endif
+    L->reactor.wake_armed = 0;
+    return busy ? AIO_EBUSY : 0;
+}
+
+/* ---- end of I/O reactor ------------------------------------------------- */
 
 /* ---- running ----------------------------------------------------------- */
 
