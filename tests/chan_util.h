@@ -60,7 +60,7 @@ AIO__UNUSED static int actor(aio_task *t, void *p)
     aio_scope_init(&f->sc);
     if (f->precancel)
         aio_scope_cancel(&f->sc, "pre");
-    aio_move_on_after(t, &f->sc, f->timeout > 0 ? f->timeout : AIO_TIME_INF / 2);
+    aio_scope_enter(t, &f->sc, f->timeout > 0 ? aio_now(aio_task_loop(t)) + f->timeout : AIO_TIME_INF);
 #ifdef AIO_DEBUG
     f->parked = (int)t->schedule_points; /* counts parks, not the fast-path yield */
 #endif
@@ -120,6 +120,8 @@ AIO__UNUSED static int actors_main(aio_task *t, void *p)
 }
 
 static aio_loop chan_loop;
+/* When set, run_actors' loop reports debug assertions here instead of aborting. */
+static void (*chan_panic)(const char *msg, const char *file, int line);
 static aio_task chan_main_task;
 static struct actors_main chan_actors_main;
 
@@ -131,6 +133,7 @@ AIO__UNUSED static int run_actors(struct actor *a, int n)
     chan_actors_main.a = a;
     chan_actors_main.n = n;
     test_loop_init(&chan_loop);
+    chan_loop.cfg.panic = chan_panic;
     return aio_run(&chan_loop, &chan_main_task, actors_main, &chan_actors_main);
 }
 
