@@ -663,11 +663,11 @@ TEST(a_thousand_fds_wait_at_once)
 
 /* ---- EINTR ------------------------------------------------------------ */
 
-static volatile sig_atomic_t sigs;
+static int sigs; /* signals handled; read by the kicker thread */
 static void on_sigusr1(int sig)
 {
     (void)sig;
-    sigs++;
+    __atomic_fetch_add(&sigs, 1, __ATOMIC_SEQ_CST);
 }
 
 struct kicker { pthread_t target; int fd; };
@@ -677,7 +677,7 @@ static void *kicker(void *p)
     struct timespec ms = { 0, 2000000 };
     int i;
     nanosleep(&ms, NULL);
-    for (i = 0; i < 200 && sigs < 3; i++) { /* interrupt the blocked wait a few times */
+    for (i = 0; i < 200 && __atomic_load_n(&sigs, __ATOMIC_SEQ_CST) < 3; i++) { /* interrupt the blocked wait a few times */
         pthread_kill(k->target, SIGUSR1);
         nanosleep(&ms, NULL);
     }
@@ -699,7 +699,7 @@ TEST(a_signal_interrupting_the_wait_is_not_an_error)
     sa.sa_handler = on_sigusr1; /* no SA_RESTART */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, &old);
-    sigs = 0;
+    __atomic_store_n(&sigs, 0, __ATOMIC_SEQ_CST);
     memset(&w, 0, sizeof w);
     w.fd = p[0];
     w.dir = AIO_READABLE;
@@ -710,7 +710,7 @@ TEST(a_signal_interrupting_the_wait_is_not_an_error)
     pthread_join(th, NULL);
     sigaction(SIGUSR1, &old, NULL);
     CHECK_EQ(w.rc, 0);
-    CHECK(sigs >= 3);
+    CHECK(__atomic_load_n(&sigs, __ATOMIC_SEQ_CST) >= 3);
     CHECK(L.reactor.eintr >= 1);
     CHECK_EQ(aio_loop_close(&L), 0);
     close2(p);
