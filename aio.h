@@ -406,7 +406,8 @@ struct aio_loop {
     aio_timer *heap;               /* pairing-heap root */
     uint32_t nheap;                /* timers armed */
     uint32_t seq;                  /* arming counter, for FCFS among equal deadlines */
-    aio_time now;                  /* cached once per loop turn */
+    aio_time now;                  /* cached: read at most once per loop turn */
+    int clock_stale;               /* now must be re-read before its next use */
     aio_config cfg;
     uint64_t rng;                  /* perturbation state (cfg.seed) */
     aio_group root;                /* the main task's group */
@@ -680,8 +681,12 @@ AIO_API uint32_t aio_loop_step(aio_loop *loop);
  */
 AIO_API aio_time aio_loop_next_deadline(const aio_loop *loop);
 
-/** The loop's cached time (updated once per turn). */
-AIO_API aio_time aio_now(const aio_loop *loop);
+/**
+ * The loop's time.  The clock is read at most once per loop turn: at the
+ * start of a turn when a timer is armed, otherwise on the first call that
+ * needs the time (this one, or arming a relative deadline) in that turn.
+ */
+AIO_API aio_time aio_now(aio_loop *loop);
 
 /** Re-reads the clock into the cache and returns it. */
 AIO_API aio_time aio_loop_update_time(aio_loop *loop);
@@ -1360,12 +1365,21 @@ AIO_IMPL aio_time aio_loop_update_time(aio_loop *L)
 {
     if (!L->cfg.virtual_clock)
         L->now = L->cfg.clock(L->cfg.clock_ctx);
+    L->clock_stale = 0;
     return L->now;
 }
 
-AIO_IMPL aio_time aio_now(const aio_loop *L)
+/* The cached time, re-read first if this turn has not read the clock yet. */
+static aio_time aio__now(aio_loop *L)
 {
+    if (L->clock_stale)
+        aio_loop_update_time(L);
     return L->now;
+}
+
+AIO_IMPL aio_time aio_now(aio_loop *L)
+{
+    return aio__now(L);
 }
 
 AIO_IMPL int aio_clock_advance(aio_loop *L, aio_time delta)
@@ -1377,11 +1391,12 @@ AIO_IMPL int aio_clock_advance(aio_loop *L, aio_time delta)
 }
 
 /* Saturating now + d for d >= 0. */
-static aio_time aio__after(const aio_loop *L, aio_time d)
+static aio_time aio__after(aio_loop *L, aio_time d)
 {
-    if (d >= AIO_TIME_INF - L->now)
+    aio_time now = aio__now(L);
+    if (d >= AIO_TIME_INF - now)
         return AIO_TIME_INF;
-    return L->now + d;
+    return now + d;
 }
 
 /* ---- loop ------------------------------------------------------------- */
@@ -1520,7 +1535,12 @@ static void aio__fire_timers(aio_loop *L);
 AIO_IMPL uint32_t aio_loop_step(aio_loop *L)
 {
     uint32_t n, i;
-    aio_loop_update_time(L);
+    /* Read the clock only if a timer could be due; otherwise whoever needs
+     * the time this turn reads it (a clock read can cost more than a switch). */
+    if (L->heap)
+        aio_loop_update_time(L);
+    else
+        L->clock_stale = 1;
     aio__fire_timers(L);
     n = L->nready;
     if (L->cfg.seed)
@@ -1773,7 +1793,7 @@ AIO_IMPL int aio_scope_enter(aio_task *t, aio_scope *s, aio_time deadline)
     if (s->flags & AIO_SCOPE_CANCEL_CALLED) {
         L->ncancel++;
     } else if (deadline != AIO_TIME_INF) {
-        if (deadline <= L->now) {
+        if (deadline <= aio__now(L)) {
             s->tm.deadline = deadline;
             aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, "deadline");
         } else {
@@ -1865,7 +1885,7 @@ AIO_IMPL void aio_scope_set_deadline(aio_scope *s, aio_time deadline)
     s->tm.deadline = deadline;
     if (s->flags & AIO_SCOPE_CANCEL_CALLED || deadline == AIO_TIME_INF)
         return;
-    if (deadline <= L->now)
+    if (deadline <= aio__now(L))
         aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, "deadline");
     else
         aio__tm_insert(L, &s->tm, deadline);
@@ -2114,7 +2134,7 @@ AIO_IMPL int aio__sleep_begin(aio_task *t, aio_time v, int absolute)
     if (rc)
         return rc;
     when = absolute ? v : aio__after(L, v);
-    if (when <= L->now) {
+    if (when <= aio__now(L)) {
         aio__yield(t, 1);
         return AIO_PARKED;
     }
