@@ -27,7 +27,8 @@
  * run queue, uncancellably, so an operation that happened is never reported
  * as cancelled).  An operation that fails at once (closed, broken, end)
  * returns without yielding.  The aio_*_try_* functions never suspend and are
- * not checkpoints.
+ * not checkpoints.  A channel or queue put in fast mode (aio_chan_set_fast,
+ * aio_queue_set_fast) skips the schedule point, as asyncio does.
  *
  * Usage: include after aio.h; in the translation unit that defines
  * AIO_IMPLEMENTATION, the function bodies are compiled too.
@@ -102,6 +103,7 @@ struct aio_chan {
     uint32_t head;             /* index of the oldest buffered item */
     uint32_t count;            /* buffered items */
     uint32_t ntx, nrx;         /* open send / receive ends */
+    uint8_t fast;              /* aio_chan_set_fast: no schedule point on the fast path */
     struct aio__chan_q sendq;  /* blocked senders, longest-waiting first */
     struct aio__chan_q recvq;  /* blocked receivers, longest-waiting first */
     aio_waiter abort_w;        /* abort hook shared by plain sends and receives */
@@ -222,6 +224,15 @@ AIO_API int aio_chan_try_recv(aio_chan_rx *rx, void *dst);
             goto body; \
         } else \
             body:
+
+/**
+ * Fast mode (anyio's fast_acquire, asyncio's behaviour): with `on` nonzero,
+ * a blocking send or receive on `ch` that can complete at once returns
+ * without the schedule point (it is still a cancel point first).  Halves the
+ * task switches of a producer/consumer pair; the price is that a task looping
+ * on an always-ready channel does not let other tasks run.  Off by default.
+ */
+#define aio_chan_set_fast(ch, on) ((void)((ch)->fast = (uint8_t)((on) != 0)))
 
 /** Items currently buffered (trio's statistics().current_buffer_used). */
 #define aio_chan_len(ch) ((ch)->count)
@@ -354,6 +365,7 @@ typedef struct aio_queue {
     void *cmp_ctx;
     uint8_t kind;        /* AIO_QUEUE_* */
     uint8_t shutdown;    /* 0; 1 after shutdown; 2 after shutdown(immediate) */
+    uint8_t fast;        /* aio_queue_set_fast */
 } aio_queue;
 
 /**
@@ -420,6 +432,9 @@ AIO_API int aio_queue_task_done(aio_queue *q);
  * and gets fail at once.  Idempotent, never suspends.
  */
 AIO_API void aio_queue_shutdown(aio_queue *q, int immediate);
+
+/** Fast mode for put and get, as aio_chan_set_fast (asyncio's own Queue never yields on its fast path). */
+#define aio_queue_set_fast(q, on) ((void)((q)->fast = (uint8_t)((on) != 0)))
 
 /** Items in the queue (qsize). */
 #define aio_queue_len(q) ((q)->count)
@@ -532,7 +547,14 @@ extern "C" {
 static void aio__chan_copy(void *dst, const void *src, size_t n)
 {
 #if defined(__GNUC__) || defined(__clang__)
-    __builtin_memcpy(dst, src, n);
+    /* Fixed sizes compile to plain moves: the common items (ints, pointers,
+     * small structs) are copied without a call. */
+    switch (n) {
+    case 4: __builtin_memcpy(dst, src, 4); break;
+    case 8: __builtin_memcpy(dst, src, 8); break;
+    case 16: __builtin_memcpy(dst, src, 16); break;
+    default: __builtin_memcpy(dst, src, n); break;
+    }
 #else
     unsigned char *d = (unsigned char *)dst;
     const unsigned char *s = (const unsigned char *)src;
@@ -646,6 +668,7 @@ AIO_IMPL int aio_chan_init(aio_chan *ch, void *buf, size_t item_size, uint32_t c
     ch->cap = capacity;
     ch->head = ch->count = 0;
     ch->ntx = ch->nrx = 1;
+    ch->fast = 0;
     ch->sendq.head = ch->sendq.tail = NULL;
     ch->sendq.len = 0;
     ch->recvq.head = ch->recvq.tail = NULL;
@@ -790,6 +813,8 @@ AIO_IMPL int aio__chan_send_begin(aio_task *t, aio_chan_tx *tx, const void *src)
         return AIO_EINVAL;
     rc = aio_chan_try_send(tx, src);
     if (rc == 0) {
+        if (tx->e.ch->fast)
+            return 0;
         aio_reschedule(t, 0); /* schedule point; the send happened, so not a cancel point */
         return AIO_PARKED;
     }
@@ -812,6 +837,8 @@ AIO_IMPL int aio__chan_recv_begin(aio_task *t, aio_chan_rx *rx, void *dst)
         return AIO_EINVAL;
     rc = aio_chan_try_recv(rx, dst);
     if (rc == 0) {
+        if (rx->e.ch->fast)
+            return 0;
         aio_reschedule(t, 0);
         return AIO_PARKED;
     }
@@ -1088,6 +1115,7 @@ AIO_IMPL int aio_queue_init(aio_queue *q, int kind, void *buf, size_t item_size,
     q->cmp_ctx = ctx;
     q->kind = (uint8_t)kind;
     q->shutdown = 0;
+    q->fast = 0;
     return 0;
 }
 
@@ -1161,6 +1189,8 @@ AIO_IMPL int aio__queue_put_begin(aio_task *t, aio_queue *q, const void *src)
         return rc;
     rc = aio_queue_try_put(q, src);
     if (rc == 0) {
+        if (q->fast)
+            return 0;
         aio_reschedule(t, 0);
         return AIO_PARKED;
     }
@@ -1178,6 +1208,8 @@ AIO_IMPL int aio__queue_get_begin(aio_task *t, aio_queue *q, void *dst)
         return rc;
     rc = aio_queue_try_get(q, dst);
     if (rc == 0) {
+        if (q->fast)
+            return 0;
         aio_reschedule(t, 0);
         return AIO_PARKED;
     }

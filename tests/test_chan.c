@@ -271,6 +271,59 @@ TEST(send_and_receive_that_complete_at_once_still_yield_to_other_tasks)
     CHECK_EQ(m.v, 5);
 }
 
+struct fast_main {
+    aio_frame hdr;
+    aio_group g;
+    aio_task st;
+    struct spin s;
+    int counter, before, after, v, rc_send, rc_recv, rc_cancelled;
+    aio_scope sc;
+};
+static int fast_main(aio_task *t, void *p)
+{
+    struct fast_main *f = (struct fast_main *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    f->s.n = 100;
+    f->s.counter = &f->counter;
+    aio_spawn(&f->g, &f->st, spinner, &f->s);
+    AIO_YIELD();
+    f->before = f->counter;
+    f->v = 3;
+    AIO_CHAN_SEND(f->rc_send, &tx, &f->v);
+    AIO_CHAN_SEND(rc, &tx, &f->v);
+    AIO_CHAN_RECV(f->rc_recv, &rx, &f->v);
+    AIO_CHAN_RECV(rc, &rx, &f->v);
+    f->after = f->counter;
+    aio_scope_init(&f->sc);
+    aio_scope_cancel(&f->sc, NULL);
+    aio_scope_enter(t, &f->sc, AIO_TIME_INF);
+    AIO_CHAN_SEND(f->rc_cancelled, &tx, &f->v); /* still a cancel point */
+    aio_scope_exit(t, &f->sc, f->rc_cancelled);
+    aio_group_cancel(&f->g, NULL);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    AIO_END(0);
+}
+
+TEST(fast_mode_completes_at_once_without_yielding_but_still_checks_cancellation)
+{
+    static struct fast_main m;
+    aio_loop L;
+    aio_task mt;
+    memset(&m, 0, sizeof m);
+    memset(&mt, 0, sizeof mt);
+    open_chan(2);
+    aio_chan_set_fast(&ch, 1);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, fast_main, &m), 0);
+    CHECK_EQ(m.rc_send, 0);
+    CHECK_EQ(m.rc_recv, 0);
+    CHECK_EQ(m.after, m.before); /* no other task ran in between */
+    CHECK_EQ(m.rc_cancelled, AIO_ECANCELED);
+    CHECK_EQ(aio_chan_len(&ch), 0);
+}
+
 /* ---- iteration and generators ------------------------------------------ */
 
 struct sum_consumer {
@@ -478,6 +531,7 @@ int main(void)
     RUN(receive_takes_the_buffer_first_then_blocked_senders_in_fifo_order);
     RUN(a_blocked_sender_moves_into_the_slot_a_receive_frees);
     RUN_ONCE(send_and_receive_that_complete_at_once_still_yield_to_other_tasks); /* counts run order */
+    RUN(fast_mode_completes_at_once_without_yielding_but_still_checks_cancellation);
     RUN(for_loop_receives_every_item_and_ends_with_EEND_after_close);
     RUN(for_loop_break_leaves_with_rc_zero_and_continue_takes_the_next_item);
     RUN(generator_values_arrive_in_order_and_the_loop_ends_when_it_returns);

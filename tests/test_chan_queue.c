@@ -240,6 +240,25 @@ TEST(immediate_shutdown_with_nothing_taken_releases_join_at_once)
     CHECK_EQ(aio_queue_unfinished(&q), 0);
 }
 
+TEST(fast_mode_put_and_get_complete_without_parking_or_yielding)
+{
+    struct actor a[2];
+    open_queue(AIO_QUEUE_FIFO, 2);
+    aio_queue_set_fast(&q, 1);
+    a[0] = act(A_PUT, &q, 5, 0);
+    a[1] = act(A_GET, &q, 0, AIO_MS(1));
+    CHECK_EQ(run_actors(a, 2), 0);
+    CHECK_EQ(a[0].rc, 0);
+    CHECK_EQ(a[1].rc, 0);
+    CHECK_EQ(a[1].v, 5);
+    CHECK_EQ(a[1].at, AIO_MS(1));
+    a[0] = act(A_PUT, &q, 5, 0);
+    a[0].precancel = 1;
+    CHECK_EQ(run_actors(a, 1), 0);
+    CHECK_EQ(a[0].raw, AIO_ECANCELED);
+    CHECK_EQ(aio_queue_len(&q), 0);
+}
+
 int main(void)
 {
     RUN(fifo_queue_returns_items_in_put_order);
@@ -256,5 +275,6 @@ int main(void)
     RUN(shutdown_wakes_blocked_getters_with_EEND_and_blocked_putters_with_ECLOSED);
     RUN(immediate_shutdown_discards_items_releases_join_and_ends_gets_at_once);
     RUN(immediate_shutdown_with_nothing_taken_releases_join_at_once);
+    RUN(fast_mode_put_and_get_complete_without_parking_or_yielding);
     return harness_report();
 }
