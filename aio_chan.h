@@ -306,7 +306,7 @@ AIO_API int aio_select_send(aio_select *s, uint32_t i, aio_chan_tx *tx, const vo
 /** Case `i` receives from `rx` into `dst` (NULL disables the case).  Returns 0 or AIO_EINVAL. */
 AIO_API int aio_select_recv(aio_select *s, uint32_t i, aio_chan_rx *rx, void *dst);
 
-/** Sets the absolute deadline of the following selects (AIO_TIME_INF: none). */
+/** Sets the absolute deadline of the following selects (AIO_TIME_INF: none); Go's `case <-time.After(d)`, trio's move_on_at around the wait. */
 #define aio_select_deadline(s, when) ((void)((s)->deadline = (when)))
 
 /** Result of the case the last select chose: 0, AIO_EEND, AIO_ECLOSED or AIO_EBROKEN. */

@@ -208,6 +208,32 @@ TEST(a_blocked_sender_moves_into_the_slot_a_receive_frees)
     CHECK_EQ(aio_chan_waiting_send(&ch), 0);
 }
 
+static int panics;
+static void count_panic(const char *msg, const char *file, int line)
+{
+    (void)msg; (void)file; (void)line;
+    panics++;
+}
+
+TEST(two_tasks_blocking_through_one_end_is_EBUSY_for_the_second)
+{
+    struct actor a[3];
+    panics = 0;
+    chan_panic = count_panic;
+    open_chan(0);
+    a[0] = act(A_RECV, &rx, 0, 0);
+    a[1] = act(A_RECV, &rx, 0, AIO_MS(1)); /* same end: misuse */
+    a[2] = act(A_SEND, &tx, 4, AIO_MS(2));
+    CHECK_EQ(run_actors(a, 3), 0);
+    chan_panic = NULL;
+    CHECK_EQ(a[1].rc, AIO_EBUSY);
+    CHECK_EQ(a[0].rc, 0);
+    CHECK_EQ(a[0].v, 4);
+#ifdef AIO_DEBUG
+    CHECK_EQ(panics, 1);
+#endif
+}
+
 /* ---- checkpoints ------------------------------------------------------- */
 
 struct spin { aio_frame hdr; int n; int *counter; };
@@ -530,6 +556,7 @@ int main(void)
     RUN(items_go_to_the_longest_waiting_receiver_and_cannot_be_taken_back);
     RUN(receive_takes_the_buffer_first_then_blocked_senders_in_fifo_order);
     RUN(a_blocked_sender_moves_into_the_slot_a_receive_frees);
+    RUN(two_tasks_blocking_through_one_end_is_EBUSY_for_the_second);
     RUN_ONCE(send_and_receive_that_complete_at_once_still_yield_to_other_tasks); /* counts run order */
     RUN(fast_mode_completes_at_once_without_yielding_but_still_checks_cancellation);
     RUN(for_loop_receives_every_item_and_ends_with_EEND_after_close);

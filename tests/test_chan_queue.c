@@ -240,6 +240,32 @@ TEST(immediate_shutdown_with_nothing_taken_releases_join_at_once)
     CHECK_EQ(aio_queue_unfinished(&q), 0);
 }
 
+TEST(a_blocked_putter_of_a_priority_queue_joins_the_order_when_a_get_frees_room)
+{
+    struct actor a[3];
+    int v;
+    open_queue(AIO_QUEUE_PRIORITY, 2);
+    a[0] = act(A_PUT, &q, 5, 0);
+    a[1] = act(A_PUT, &q, 3, AIO_MS(1));
+    a[2] = act(A_PUT, &q, 1, AIO_MS(2)); /* blocks: full */
+    a[2].timeout = AIO_MS(10);
+    {
+        struct actor b[4];
+        b[0] = a[0];
+        b[1] = a[1];
+        b[2] = a[2];
+        b[3] = act(A_GET, &q, 0, AIO_MS(4));
+        CHECK_EQ(run_actors(b, 4), 0);
+        CHECK_EQ(b[3].v, 3);      /* smallest of what was queued when it ran */
+        CHECK_EQ(b[2].rc, 0);     /* the blocked put went in */
+        CHECK_EQ(b[2].at, AIO_MS(4));
+    }
+    CHECK_EQ(aio_queue_try_get(&q, &v), 0);
+    CHECK_EQ(v, 1);
+    CHECK_EQ(aio_queue_try_get(&q, &v), 0);
+    CHECK_EQ(v, 5);
+}
+
 TEST(fast_mode_put_and_get_complete_without_parking_or_yielding)
 {
     struct actor a[2];
@@ -275,6 +301,7 @@ int main(void)
     RUN(shutdown_wakes_blocked_getters_with_EEND_and_blocked_putters_with_ECLOSED);
     RUN(immediate_shutdown_discards_items_releases_join_and_ends_gets_at_once);
     RUN(immediate_shutdown_with_nothing_taken_releases_join_at_once);
+    RUN(a_blocked_putter_of_a_priority_queue_joins_the_order_when_a_get_frees_room);
     RUN(fast_mode_put_and_get_complete_without_parking_or_yielding);
     return harness_report();
 }
