@@ -1,7 +1,7 @@
 /*
  * aio_chan.h - channels, select, queues and generators for aio.
  *
- * Built on aio.h's park/wake protocol.  Three families of objects, all owned
+ * Built on aio.h's park/wake protocol.  Four families of objects, all owned
  * by the caller, none allocating:
  *
  *  - Channels (trio's memory channels, anyio's memory object streams): items
@@ -394,8 +394,8 @@ AIO_API int aio_queue_try_put(aio_queue *q, const void *src);
 AIO_API int aio_queue_try_get(aio_queue *q, void *dst);
 
 /**
- * asyncio `await queue.put(item)`: puts the item at `src`, suspending while
- * the queue is full.  A cancel point; a schedule point when it completes at
+ * asyncio `await queue.put(item)`: puts the item at `src` (which must stay
+ * valid until the operation completes), suspending while the queue is full.  A cancel point; a schedule point when it completes at
  * once.  rc = 0, AIO_ECANCELED (nothing was put), AIO_ECLOSED (shut down,
  * before or during the wait; nothing was put).
  */
