@@ -1132,25 +1132,18 @@ static inline int aio__call_step(aio_task *t, aio_frame *parent, aio_frame *chil
 }
 
 /**
- * The schedule point of AIO_YIELD, inline because it is the hottest path:
- * the running task goes to the back of the run queue (internal).
+ * The schedule point of AIO_YIELD (internal).  The task just returns
+ * AIO__SUSPENDED while still in the RUNNING state; the loop, which holds the
+ * run queue at hand, puts such a task at the back of the queue.  This keeps
+ * the hottest path free of any loop lookup.
  */
 static inline void aio__yield_now(aio_task *t)
 {
-    aio_loop *L = t->group->loop;
 #ifdef AIO_DEBUG
     t->schedule_points++;
+#else
+    (void)t;
 #endif
-    t->wait_kind = 0;
-    t->top->rc = 0;
-    t->state = AIO_TASK_READY;
-    t->u.q.next = NULL;
-    if (L->run_tail)
-        L->run_tail->u.q.next = t;
-    else
-        L->run_head = t;
-    L->run_tail = t;
-    L->nready++;
 }
 
 #ifdef AIO_DEBUG
@@ -1517,8 +1510,13 @@ static void aio__step_task(aio_loop *L, aio_task *t)
     t->state = AIO_TASK_RUNNING;
     for (;;) {
         int rc = f->fn(t, f);
-        if (rc == AIO__SUSPENDED)
+        if (rc == AIO__SUSPENDED) {
+            /* Suspended without parking or rescheduling itself: a plain
+             * yield (AIO_YIELD).  Back of the run queue. */
+            if (t->state == AIO_TASK_RUNNING)
+                aio__enqueue(L, t);
             break;
+        }
         f->fn = NULL;
         f->rc = rc;
         if (!f->parent) {
@@ -1527,7 +1525,6 @@ static void aio__step_task(aio_loop *L, aio_task *t)
         }
         t->top = f = f->parent;
     }
-    L->current = NULL;
 }
 
 static void aio__fire_timers(aio_loop *L);
@@ -1553,6 +1550,7 @@ AIO_IMPL uint32_t aio_loop_step(aio_loop *L)
         L->nready--;
         aio__step_task(L, t);
     }
+    L->current = NULL;
     L->turns++;
     L->steps += n;
     return n;
