@@ -29,6 +29,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -452,9 +453,9 @@ struct aio_loop {
 #define AIO_PC_LINE(pc) ((unsigned)((pc) >> 8))
 
 /** Returned by a coroutine while it is suspended (internal). */
-#define AIO__SUSPENDED (-0x7fffffff - 1)
+#define AIO__SUSPENDED INT_MIN /* int's own range: int is 16 bits on AVR */
 /** Returned by the begin half of a blocking operation when it parked the task. */
-#define AIO_PARKED (-0x7fffffff)
+#define AIO_PARKED (INT_MIN + 1)
 
 #ifdef AIO_DEBUG
 #define AIO__DBG_SUSPEND_SITE() (aio__f->dbg_file = __FILE__)
@@ -858,8 +859,15 @@ AIO_API void aio_group_cancel(aio_group *g, const char *reason);
 AIO_API aio_task *aio_group_failed_first(const aio_group *g);
 /** Next failed child after `t`, or NULL. */
 AIO_API aio_task *aio_group_failed_next(const aio_task *t);
-/** The file:line where a failed task returned its error (line 0 if unknown). */
+/**
+ * The file:line of the AIO_RETURN/AIO_END that ended a failed task's root
+ * coroutine (NULL and line 0 if the task did not fail).  When the root only
+ * passed on a nested coroutine's error, this is the root's return; the
+ * nested frame keeps its own site, see aio_frame_error_site.
+ */
 AIO_API const char *aio_task_error_site(const aio_task *t, unsigned *line);
+/** The file:line where a finished frame returned a negative result (NULL, 0 otherwise). */
+AIO_API const char *aio_frame_error_site(const aio_frame *f, unsigned *line);
 
 /* ------------------------------------------------------------------------ */
 /* Timers                                                                    */
@@ -2261,16 +2269,26 @@ AIO_IMPL void aio_task_set_name(aio_task *t, const char *name)
 #endif
 }
 
-AIO_IMPL const char *aio_task_error_site(const aio_task *t, unsigned *line)
+AIO_IMPL const char *aio_frame_error_site(const aio_frame *f, unsigned *line)
 {
-    const aio_frame *f = t->top;
-    if (!aio_task_done(t) || !f || f->rc >= 0) {
-        if (line) *line = 0;
+    if (!f || f->fn || f->rc >= 0) {
+        if (line)
+            *line = 0;
         return NULL;
     }
     if (line)
         *line = AIO_PC_LINE(f->pc);
     return f->wait.file;
+}
+
+AIO_IMPL const char *aio_task_error_site(const aio_task *t, unsigned *line)
+{
+    if (!aio_task_done(t)) {
+        if (line)
+            *line = 0;
+        return NULL;
+    }
+    return aio_frame_error_site(t->top, line);
 }
 
 static void aio__group_record(aio_group *g, int rc, const char *file, unsigned line)

@@ -724,6 +724,43 @@ TEST(null_arguments_are_rejected_with_einval)
     CHECK_EQ(aio_run(&L, &mt, NULL, &g), AIO_EINVAL);
 }
 
+/* A nested coroutine's error site stays in its own frame. */
+struct inner_fail { aio_frame hdr; };
+static int inner_fail(aio_task *t, void *p)
+{
+    AIO_BEGIN(t, p);
+    AIO_RETURN(-77);
+    AIO_END(0);
+}
+struct outer_pass { aio_frame hdr; struct inner_fail in; int line_in; };
+static int outer_pass(aio_task *t, void *p)
+{
+    struct outer_pass *f = (struct outer_pass *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_AWAIT(rc, inner_fail, &f->in);
+    AIO_RETURN(rc);
+    AIO_END(0);
+}
+
+TEST(nested_error_sites_are_kept_per_frame)
+{
+    static struct outer_pass f;
+    unsigned line_outer = 0, line_inner = 0;
+    const char *fo, *fi;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, outer_pass, &f), -77);
+    fo = aio_task_error_site(&mt, &line_outer);
+    fi = aio_frame_error_site(&f.in.hdr, &line_inner);
+    CHECK(fo && strstr(fo, "test_core.c"));
+    CHECK(fi && strstr(fi, "test_core.c"));
+    CHECK(line_inner > 0 && line_outer > line_inner);
+    CHECK(aio_frame_error_site(&f.hdr, NULL) != NULL);
+    CHECK(aio_task_error_site(&mt, NULL) == fo);
+}
+
 int main(void)
 {
     RUN(await_returns_sub_coroutine_results_through_ten_frames);
@@ -744,5 +781,6 @@ int main(void)
     RUN(dump_shows_tasks_what_they_wait_on_and_where);
     RUN(injected_clock_and_idle_hook_drive_time);
     RUN(null_arguments_are_rejected_with_einval);
+    RUN(nested_error_sites_are_kept_per_frame);
     return harness_report();
 }
