@@ -4,7 +4,12 @@
  * under callgrind and divides the difference by the difference in n (so
  * process start-up and setup cancel out).
  *
- *   check_icount OP N      OP: switch | spawn_join | timer | event | lock
+ *   check_icount OP N      OP: switch | spawn_join | timer | event | lock |
+ *                              chan_unbuf | chan_buf
+ *
+ * chan_unbuf and chan_buf move n messages from one task to another through
+ * an unbuffered (rendezvous) channel and a channel of capacity 64, in the
+ * default mode (a schedule point on every send and receive).
  */
 #define AIO_IMPLEMENTATION
 #include "aio.h"
@@ -12,6 +17,10 @@
 #if __has_include("aio_sync.h")
 #include "aio_sync.h"
 #define CHECK_HAVE_SYNC 1
+#endif
+#if __has_include("aio_chan.h")
+#include "aio_chan.h"
+#define CHECK_HAVE_CHAN 1
 #endif
 #endif
 
@@ -116,6 +125,43 @@ static int locker(aio_task *t, void *frame)
 }
 #endif
 
+#ifdef CHECK_HAVE_CHAN
+struct chan_end {
+    aio_frame hdr;
+    aio_chan_tx *tx;
+    aio_chan_rx *rx;
+    long i, n, v;
+};
+
+static int chan_sender(aio_task *t, void *frame)
+{
+    struct chan_end *f = (struct chan_end *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    for (f->i = 0; f->i < f->n; f->i++) {
+        f->v = f->i;
+        AIO_CHAN_SEND(rc, f->tx, &f->v);
+        if (rc)
+            AIO_RETURN(rc);
+    }
+    aio_chan_tx_close(f->tx);
+    AIO_END(0);
+}
+
+static int chan_receiver(aio_task *t, void *frame)
+{
+    struct chan_end *f = (struct chan_end *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    for (f->i = 0; f->i < f->n; f->i++) {
+        AIO_CHAN_RECV(rc, f->rx, &f->v);
+        if (rc)
+            AIO_RETURN(rc);
+    }
+    AIO_END(0);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     static aio_task tasks[2];
@@ -129,7 +175,7 @@ int main(int argc, char **argv)
     int k;
 
     if (argc != 3) {
-        fprintf(stderr, "usage: %s switch|spawn_join|timer|event|lock N\n", argv[0]);
+        fprintf(stderr, "usage: %s switch|spawn_join|timer|event|lock|chan_unbuf|chan_buf N\n", argv[0]);
         return 2;
     }
     op = argv[1];
@@ -177,6 +223,23 @@ int main(int argc, char **argv)
         }
         for (k = 0; k < 2; k++)
             aio_spawn(&L.root, &tasks[k], locker, &lk[k]);
+#endif
+#ifdef CHECK_HAVE_CHAN
+    } else if (strcmp(op, "chan_unbuf") == 0 || strcmp(op, "chan_buf") == 0) { /* n messages */
+        static aio_chan ch;
+        static aio_chan_tx tx;
+        static aio_chan_rx rx;
+        static long ring[64];
+        static struct chan_end ends[2];
+        int buffered = strcmp(op, "chan_buf") == 0;
+        aio_chan_init(&ch, buffered ? ring : NULL, sizeof(long), buffered ? 64 : 0, &tx, &rx);
+        for (k = 0; k < 2; k++) {
+            ends[k].tx = &tx;
+            ends[k].rx = &rx;
+            ends[k].n = n;
+        }
+        aio_spawn(&L.root, &tasks[0], chan_receiver, &ends[0]);
+        aio_spawn(&L.root, &tasks[1], chan_sender, &ends[1]);
 #endif
     } else {
         fprintf(stderr, "unknown operation %s\n", op);
