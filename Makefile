@@ -3,6 +3,7 @@
 #   make                 build everything and run the main demo
 #   make test            run the whole suite; prints "N passed, M failed" last
 #   make test-sanitize   the suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test-tsan       the threaded tests under ThreadSanitizer
 #   make test-release    the suite without AIO_DEBUG, at -O2
 #   make test-cxx        the headers compiled as C++ (g++)
 #   make test-freestanding  aio.h/aio_sync.h/aio_chan.h with -ffreestanding and AIO_NO_OS
@@ -33,7 +34,7 @@ EX_BIN    := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EX_SRC))
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all demo test test-sanitize test-release test-cxx test-freestanding test-labels examples clean
+.PHONY: all demo test test-sanitize test-tsan test-release test-cxx test-freestanding test-labels examples clean
 
 all: $(TEST_BIN) $(EX_BIN) demo
 
@@ -54,6 +55,10 @@ test: $(TEST_BIN)
 test-sanitize:
 	$(MAKE) test BUILD=build/$(CCNAME)-san OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
+
+# The threaded parts under ThreadSanitizer.
+test-tsan:
+	$(MAKE) test BUILD=build/$(CCNAME)-tsan SAN=-fsanitize=thread TEST_SRC="$(wildcard tests/test_thread.c tests/test_reactor*.c)"
 
 test-release:
 	$(MAKE) test BUILD=build/$(CCNAME)-rel OPT="-O2" DEFS=""
