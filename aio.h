@@ -2606,12 +2606,43 @@ AIO_IMPL int aio_started(aio_task *t, void *value)
 #define AIO__MAX_WAIT AIO_SEC(3600) /* longest single backend wait */
 #define AIO__BATCH 256              /* events taken from epoll/kqueue per wait */
 
-/* Atomics for the fields other threads touch (wake_pending, posts). */
-#if defined(__GNUC__) || defined(__clang__)
+/* Atomics for the fields other threads touch (wake_pending, posts).  Parts
+ * without lock-free atomics (AVR, Cortex-M0, RISC-V without "A") are
+ * single-core: there the same operations run with interrupts masked
+ * (AIO_IRQ_SAVE/AIO_IRQ_RESTORE, predefined for AVR and ARMv6-M). */
+#if defined(__AVR__) && !defined(AIO_IRQ_SAVE)
+#define AIO_IRQ_SAVE(s) __asm__ __volatile__("in %0, __SREG__\n\tcli" : "=r"(s) : : "memory")
+#define AIO_IRQ_RESTORE(s) __asm__ __volatile__("out __SREG__, %0" : : "r"(s) : "memory")
+#elif defined(__ARM_ARCH_6M__) && !defined(AIO_IRQ_SAVE)
+#define AIO_IRQ_SAVE(s) __asm__ __volatile__("mrs %0, primask\n\tcpsid i" : "=r"(s) : : "memory")
+#define AIO_IRQ_RESTORE(s) __asm__ __volatile__("msr primask, %0" : : "r"(s) : "memory")
+#endif
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__GCC_ATOMIC_POINTER_LOCK_FREE) && \
+    (__GCC_ATOMIC_POINTER_LOCK_FREE < 2 || __GCC_ATOMIC_INT_LOCK_FREE < 2) && defined(AIO_IRQ_SAVE)
+#define AIO__HAVE_ATOMICS 1
+#define AIO__IRQ(stmt) do { unsigned aio__irq; AIO_IRQ_SAVE(aio__irq); stmt; AIO_IRQ_RESTORE(aio__irq); } while (0)
+AIO__UNUSED static int aio__flag_xchg(int *p, int v) { int o; AIO__IRQ((o = *p, *p = v)); return o; }
+AIO__UNUSED static int aio__flag_load(int *p) { int v; AIO__IRQ(v = *p); return v; }
+AIO__UNUSED static void aio__flag_store(int *p, int v) { AIO__IRQ(*p = v); }
+AIO__UNUSED static aio_post *aio__post_load(aio_post **p) { aio_post *v; AIO__IRQ(v = *p); return v; }
+AIO__UNUSED static aio_post *aio__post_take(aio_post **p) { aio_post *v; AIO__IRQ((v = *p, *p = NULL)); return v; }
+AIO__UNUSED static int aio__post_cas(aio_post **p, aio_post **old, aio_post *v)
+{
+    int ok;
+    AIO__IRQ((ok = *p == *old) ? (void)(*p = v) : (void)(*old = *p));
+    return ok;
+}
+#elif defined(__GNUC__) || defined(__clang__)
 #define AIO__HAVE_ATOMICS 1
 AIO__UNUSED static int aio__flag_xchg(int *p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL); }
 AIO__UNUSED static int aio__flag_load(int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 AIO__UNUSED static void aio__flag_store(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+AIO__UNUSED static aio_post *aio__post_load(aio_post **p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+AIO__UNUSED static aio_post *aio__post_take(aio_post **p) { return __atomic_exchange_n(p, (aio_post *)NULL, __ATOMIC_ACQUIRE); }
+AIO__UNUSED static int aio__post_cas(aio_post **p, aio_post **old, aio_post *v)
+{
+    return __atomic_compare_exchange_n(p, old, v, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
 #else
 #define AIO__HAVE_ATOMICS 0 /* wake flag only (no aio_loop_post) */
 AIO__UNUSED static int aio__flag_xchg(int *p, int v) { int o = *(volatile int *)p; *(volatile int *)p = v; return o; }
@@ -2643,9 +2674,9 @@ static void aio__run_posts(aio_loop *L)
 {
 #if AIO__HAVE_ATOMICS
     aio_post *p, *rev = NULL;
-    if (!__atomic_load_n(&L->reactor.posts, __ATOMIC_RELAXED))
+    if (!aio__post_load(&L->reactor.posts))
         return;
-    p = __atomic_exchange_n(&L->reactor.posts, (aio_post *)NULL, __ATOMIC_ACQUIRE);
+    p = aio__post_take(&L->reactor.posts);
     while (p) { /* the stack holds newest first */
         aio_post *nx = p->next;
         p->next = rev;
@@ -2670,10 +2701,10 @@ AIO_IMPL int aio_loop_post(aio_loop *L, aio_post *node, void (*cb)(aio_loop *, v
         return AIO_EINVAL;
     node->cb = cb;
     node->arg = arg;
-    old = __atomic_load_n(&L->reactor.posts, __ATOMIC_RELAXED);
+    old = aio__post_load(&L->reactor.posts);
     do {
         node->next = old;
-    } while (!__atomic_compare_exchange_n(&L->reactor.posts, &old, node, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+    } while (!aio__post_cas(&L->reactor.posts, &old, node));
     aio_loop_wake(L);
     return 0;
 #else
