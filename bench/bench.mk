@@ -6,9 +6,12 @@
 #                         1M / 10M sleeping-task scale run
 #   make bench-check      instructions per operation under callgrind against
 #                         bench/budget.txt; fails when one exceeds its budget
-#   make bench-peers      the same work in libuv, libev, ucontext, asyncio, trio
+#   make bench-peers      the same work in libuv, libev, ucontext, Boost.Context
+#                         fcontext, asyncio, trio
 #   make bench-hyperfine  whole-process comparisons with hyperfine (markdown)
-#   make bench-report     regenerates bench/RESULTS.md from measured runs
+#   make bench-report     regenerates bench/RESULTS.md from measured runs, with
+#                         the headline table (targets met or missed) and the
+#                         gnuplot scaling plot bench/scaling.png
 #
 # Benchmarks measure; nothing here asserts a time bound.
 
@@ -63,5 +66,7 @@ bench-report:
 	@$(MAKE) --no-print-directory bench
 	@$(MAKE) --no-print-directory bench-peers
 	@$(MAKE) --no-print-directory bench-hyperfine
-	@sh bench/report.sh $(BENCH_BUILD) $(BENCH_OUT) > bench/RESULTS.md
+	@rm -f bench/scaling.png
+	@sh bench/plot.sh $(BENCH_OUT) bench/scaling.png || echo "bench-report: no plot (gnuplot missing)"
+	@sh bench/report.sh $(BENCH_BUILD) $(BENCH_OUT) > bench/RESULTS.md.tmp && mv bench/RESULTS.md.tmp bench/RESULTS.md
 	@echo "wrote bench/RESULTS.md"

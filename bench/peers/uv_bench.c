@@ -1,7 +1,13 @@
-/* libuv: timer start+stop with N other timers armed, and one loop turn
- * (uv_run UV_RUN_NOWAIT with an idle handle so every turn has work). */
+/* libuv: timer start+stop with N other timers armed; one loop turn
+ * (uv_run UV_RUN_NOWAIT with an idle handle so every turn has work); one
+ * loop turn with one ready fd (a uv_poll_t on a pipe that stays readable);
+ * and a cross-thread wake-up round trip (uv_async_send from another thread,
+ * the callback acknowledges, the thread waits for it and sends again). */
 #define _GNU_SOURCE
 #include <uv.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
 #include "peer_util.h"
 
 struct tctx { long m; uv_timer_t *bg; int worst; };
@@ -57,8 +63,85 @@ static uint64_t run_turn(void *p, long n)
     return t0;
 }
 
+struct fdctx { long n, count; };
+
+static void poll_cb(uv_poll_t *h, int status, int events)
+{
+    struct fdctx *c = h->data;
+    (void)status;
+    (void)events;
+    if (++c->count == c->n)
+        uv_poll_stop(h);
+}
+
+static uint64_t run_fd_turn(void *p, long n)
+{
+    int *pipefd = p;
+    struct fdctx c = { n, 0 };
+    uv_loop_t loop;
+    uv_poll_t h;
+    uint64_t t0;
+    uv_loop_init(&loop);
+    uv_poll_init(&loop, &h, pipefd[0]);
+    h.data = &c;
+    uv_poll_start(&h, UV_READABLE, poll_cb);
+    t0 = peer_now();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    t0 = peer_now() - t0;
+    uv_close((uv_handle_t *)&h, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    if (c.count != n)
+        abort();
+    return t0;
+}
+
+struct actx { uv_async_t a; long n, count, ack; uint64_t elapsed; };
+
+static void async_cb(uv_async_t *h)
+{
+    struct actx *c = h->data;
+    c->count++;
+    __atomic_store_n(&c->ack, c->count, __ATOMIC_RELEASE);
+    if (c->count == c->n)
+        uv_close((uv_handle_t *)h, NULL);
+}
+
+static void *sender(void *p)
+{
+    struct actx *c = p;
+    uint64_t t0 = peer_now();
+    long i;
+    for (i = 1; i <= c->n; i++) {
+        uv_async_send(&c->a);
+        while (__atomic_load_n(&c->ack, __ATOMIC_ACQUIRE) < i)
+            ;
+    }
+    c->elapsed = peer_now() - t0;
+    return NULL;
+}
+
+static uint64_t run_async(void *p, long n)
+{
+    static struct actx c;
+    uv_loop_t loop;
+    pthread_t th;
+    (void)p;
+    memset(&c, 0, sizeof c);
+    c.n = n;
+    uv_loop_init(&loop);
+    uv_async_init(&loop, &c.a, async_cb);
+    c.a.data = &c;
+    pthread_create(&th, NULL, sender, &c);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    pthread_join(th, NULL);
+    uv_loop_close(&loop);
+    return c.elapsed;
+}
+
 int main(void)
 {
+    int pipefd[2];
     static const long heaps[] = { 0, 10000, 100000, 1000000 };
     char name[160];
     int h, w;
@@ -75,5 +158,9 @@ int main(void)
         free(c.bg);
     }
     peer_report("loop turn with one idle/ready callback", run_turn, NULL, 1000000);
+    if (pipe(pipefd) != 0 || write(pipefd[1], "x", 1) != 1)
+        return 1;
+    peer_report("loop turn with one ready fd (uv_poll_t, level-triggered)", run_fd_turn, pipefd, 200000);
+    peer_report("cross-thread wake-up round trip (uv_async_send -> callback)", run_async, NULL, 50000);
     return 0;
 }
