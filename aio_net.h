@@ -1,0 +1,1454 @@
+/*
+ * aio_net.h - sockets and streams for aio: TCP (IPv4/IPv6), Unix and UDP
+ * sockets, nonblocking connect, listen/accept, buffered stream reads
+ * (read_some, read_exact, read_until), write_all, and a server helper that
+ * runs one handler task per connection from a caller-provided pool.
+ *
+ * Everything is built on the reactor of aio.h (fd readiness waits), so every
+ * blocking operation honours cancel scopes and deadlines like any other
+ * await.  The rules, for every operation here:
+ *  - it is a cancel point: a task that is already cancelled gets
+ *    AIO_ECANCELED before any system call is made;
+ *  - it is a schedule point: when it completes at once (data was ready) the
+ *    task still goes to the back of the run queue once, and that yield cannot
+ *    be cancelled, so a completed operation is never reported as cancelled
+ *    (trio's rule; it also keeps a peer that always has data from starving
+ *    the other tasks).  Exceptions are named where they are declared;
+ *  - single-shot operations (read_some, accept, connect, recvfrom, sendto)
+ *    either happen or report AIO_ECANCELED with nothing consumed or sent;
+ *  - multi-step operations report their progress in the object, never lose
+ *    it: a cancelled (or failed) write_all has written aio_stream_written(s)
+ *    bytes, a cancelled read_exact has stored aio_stream_nread(s) bytes in
+ *    the destination, and read_until keeps everything it received in the
+ *    stream's buffer, so a later read sees it.
+ *
+ * Errors: AIO_EEND at end of stream; OS errors as -errno (-ECONNRESET for a
+ * peer reset, -EPIPE for a write after the peer closed, -ECONNREFUSED...).
+ * SIGPIPE is never raised: sends use MSG_NOSIGNAL (or SO_NOSIGPIPE where
+ * that is the only way).
+ *
+ * One reader and one writer at a time per stream, like the reactor's fd
+ * waits: a second concurrent reader gets AIO_EBUSY.
+ *
+ * Syscall hook: every socket system call that moves data or connections
+ * (recv, send, recvfrom, sendto, accept, connect) goes through an
+ * aio_net_ops table chosen per object (aio_stream_set_ops, the listener's
+ * and UDP socket's ops field); NULL means the real system calls.  Tests use
+ * it to inject EINTR, EAGAIN, short writes and resets.
+ *
+ * Name resolution: numeric addresses are parsed with AI_NUMERICHOST and
+ * never block.  A host name is resolved with a blocking getaddrinfo on the
+ * loop's thread (the loop stalls for the lookup): this is the fallback until
+ * the lookup can be offloaded to a worker thread.
+ *
+ * Usage: POSIX only.  Include after aio.h; define AIO_IMPLEMENTATION in the
+ * translation unit that compiles aio.h's bodies (aio_sync.h is included and
+ * compiled too).  Nothing here allocates (getaddrinfo's own list is freed
+ * before the call returns).
+ */
+#ifndef AIO_NET_H
+#define AIO_NET_H
+
+#include "aio.h"
+#include "aio_sync.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Addresses                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** A socket address of any family (IPv4, IPv6, Unix) and its length. */
+typedef struct aio_sockaddr {
+    struct sockaddr_storage ss;
+    socklen_t len;
+} aio_sockaddr;
+
+/**
+ * Fills `a` from a numeric host ("127.0.0.1", "::1") and a port.  Never
+ * blocks (AI_NUMERICHOST).  Returns 0 or AIO_EINVAL (not a numeric address,
+ * port out of range).
+ */
+AIO_API int aio_sockaddr_ip(aio_sockaddr *a, const char *host, int port);
+/** Fills `a` with a Unix socket path.  Returns 0 or AIO_EINVAL (path too long). */
+AIO_API int aio_sockaddr_unix(aio_sockaddr *a, const char *path);
+/** The port of an IPv4/IPv6 address, or -1 for other families. */
+AIO_API int aio_sockaddr_port(const aio_sockaddr *a);
+/**
+ * Writes `a` as text into out[n]: "127.0.0.1:8080", "[::1]:8080", or
+ * "unix:/path" ("unix:" for an unnamed peer).  Returns `out`.
+ */
+AIO_API char *aio_sockaddr_format(const aio_sockaddr *a, char *out, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Syscall hook                                                              */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * The socket system calls the header makes, as a table: each returns the
+ * system call's result, or -errno on failure (never sets errno for the
+ * caller).  accept must return a descriptor; the header then makes it
+ * non-blocking and close-on-exec itself.  `ctx` is passed to every call.
+ * aio_net_sys_ops() is the table of the real calls (a hook can forward to it).
+ */
+typedef struct aio_net_ops {
+    long (*recv)(void *ctx, int fd, void *buf, size_t len);
+    long (*send)(void *ctx, int fd, const void *buf, size_t len);
+    long (*recvfrom)(void *ctx, int fd, void *buf, size_t len, struct sockaddr *sa, socklen_t *salen);
+    long (*sendto)(void *ctx, int fd, const void *buf, size_t len, const struct sockaddr *sa, socklen_t salen);
+    int (*accept)(void *ctx, int fd, struct sockaddr *sa, socklen_t *salen);
+    int (*connect)(void *ctx, int fd, const struct sockaddr *sa, socklen_t salen);
+    void *ctx;
+} aio_net_ops;
+
+/** The table of real system calls (recv with a read fallback for non-sockets, send with MSG_NOSIGNAL). */
+AIO_API const aio_net_ops *aio_net_sys_ops(void);
+
+/* ------------------------------------------------------------------------ */
+/* Streams                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* State of the one read or write operation in progress on an object. */
+typedef struct aio__net_op {
+    unsigned char *buf;    /* destination or source */
+    size_t len;            /* bytes asked for (read_until: the max) */
+    size_t done;           /* bytes transferred so far */
+    const char *delim;     /* read_until */
+    size_t dlen;
+    void *addr;            /* UDP peer (in or out) */
+    int result;            /* result of a completed op, during its final yield */
+    uint8_t kind;          /* AIO__OP_* */
+    uint8_t phase;         /* AIO__PH_* */
+    uint8_t waited;        /* the op has suspended once already */
+} aio__net_op;
+
+/**
+ * A connected byte stream (TCP or Unix socket, or any fd) with an optional
+ * caller-provided read buffer: asyncio's StreamReader + StreamWriter,
+ * anyio's SocketStream + BufferedByteReceiveStream.  Zero-initialise it or
+ * call aio_stream_init.  The read buffer is needed by read_until (a line can
+ * be at most its size); read_some and read_exact drain it first and
+ * otherwise read straight into the destination.
+ */
+typedef struct aio_stream {
+    int fd;                  /* -1 when not connected */
+    const aio_net_ops *ops;  /* syscall hook; NULL = real calls */
+    unsigned char *rbuf;     /* read buffer (may be NULL) */
+    size_t rcap;             /* its size */
+    size_t rpos, rlen;       /* buffered bytes are rbuf[rpos..rlen) */
+    size_t scan;             /* read_until: bytes already searched for the delimiter */
+    const unsigned char *line; /* read_until: the last line found */
+    aio__net_op rd, wr;
+    uint8_t eof;             /* the peer closed its side */
+} aio_stream;
+
+/**
+ * Resets `s` over descriptor `fd` (-1: to be connected or accepted into)
+ * with read buffer buf[cap] (NULL, 0: none).  A descriptor is made
+ * non-blocking and close-on-exec.  Returns 0 or -errno.  Never suspends.
+ */
+AIO_API int aio_stream_init(aio_stream *s, int fd, void *buf, size_t cap);
+/** Gives `s` a read buffer.  Returns 0, or AIO_EBUSY while bytes are buffered. */
+AIO_API int aio_stream_set_buffer(aio_stream *s, void *buf, size_t cap);
+/** Routes the stream's system calls through `ops` (NULL: the real calls). */
+#define aio_stream_set_ops(s, o) ((void)((s)->ops = (o)))
+/** Bytes a cancelled or failed AIO_STREAM_WRITE_ALL had written (and the count of the last one). */
+#define aio_stream_written(s) ((s)->wr.done)
+/** Bytes a cancelled or failed AIO_STREAM_READ_EXACT had stored (and the count of the last one). */
+#define aio_stream_nread(s) ((s)->rd.done)
+/** The line found by the last AIO_STREAM_READ_UNTIL: valid until the next read on `s`. */
+#define aio_stream_line(s) ((const char *)(s)->line)
+/** Bytes received and not yet consumed (in the read buffer). */
+#define aio_stream_buffered(s) ((s)->rlen - (s)->rpos)
+
+/**
+ * asyncio reader.read(n) / trio receive_some / anyio receive: reads between
+ * 1 and `n` bytes into `dst` (buffered bytes first), suspending until data
+ * arrives.  rc = the count, AIO_EEND at end of stream, AIO_ECANCELED
+ * (nothing consumed), AIO_EBUSY (another task is reading), AIO_EINVAL
+ * (n == 0, no fd), AIO_ECLOSED (the stream was closed while waiting),
+ * -ECONNRESET or another -errno.  `s` is evaluated again after each
+ * suspension: pass an expression that stays valid (a frame field).
+ */
+#define AIO_STREAM_READ_SOME(rc, s, dst, n) \
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_read_begin(aio__t, (s), AIO__OP_SOME, (dst), (n), NULL, 0), \
+                 aio__stream_next(aio__t, (s), 0))
+
+/**
+ * asyncio reader.readexactly(n) / anyio receive_exactly: reads exactly `n`
+ * bytes into `dst`.  rc = n, or AIO_EEND when the stream ends first
+ * (asyncio's IncompleteReadError: aio_stream_nread(s) bytes were stored; 0
+ * means it ended cleanly at the boundary), AIO_ECANCELED (the first
+ * aio_stream_nread(s) bytes of dst were consumed from the stream; read the
+ * rest with another read_exact), or the errors of AIO_STREAM_READ_SOME.
+ */
+#define AIO_STREAM_READ_EXACT(rc, s, dst, n) \
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_read_begin(aio__t, (s), AIO__OP_EXACT, (dst), (n), NULL, 0), \
+                 aio__stream_next(aio__t, (s), 0))
+
+/**
+ * asyncio reader.readuntil(sep) / anyio receive_until(delim, max_bytes):
+ * reads until the delimiter delim[dlen] has arrived, within the first `max`
+ * bytes (max <= the read buffer's size).  rc = the line's length including
+ * the delimiter; the line is aio_stream_line(s), inside the stream's buffer,
+ * valid until the next read.  Errors: AIO_EOVERFLOW (max bytes without the
+ * delimiter: asyncio's LimitOverrunError; the bytes stay buffered), AIO_EEND
+ * (end of stream first: asyncio's IncompleteReadError; the partial line
+ * stays buffered, aio_stream_buffered(s) bytes), AIO_EINVAL (no buffer,
+ * max == 0 or larger than the buffer, empty delimiter), AIO_ECANCELED
+ * (nothing consumed: what arrived stays buffered), and those of
+ * AIO_STREAM_READ_SOME.
+ */
+#define AIO_STREAM_READ_UNTIL(rc, s, delim, dlen, max) \
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, \
+                 aio__stream_read_begin(aio__t, (s), AIO__OP_UNTIL, NULL, (max), (delim), (dlen)), \
+                 aio__stream_next(aio__t, (s), 0))
+
+/** asyncio reader.readline() with a limit: AIO_STREAM_READ_UNTIL with "\n". */
+#define AIO_STREAM_READ_LINE(rc, s, max) AIO_STREAM_READ_UNTIL(rc, s, "\n", 1, max)
+
+/**
+ * asyncio writer.write(b) + await writer.drain() / trio send_all / anyio
+ * send: writes all `n` bytes of `src`, suspending while the socket buffer
+ * is full and going on after short writes.  rc = n, or an error with
+ * aio_stream_written(s) bytes already written: AIO_ECANCELED, -EPIPE or
+ * -ECONNRESET (the peer is gone; never a SIGPIPE), AIO_ECLOSED, AIO_EBUSY
+ * (another task is writing), AIO_EINVAL (no fd), other -errno.  n == 0 is a
+ * checkpoint that returns 0.
+ */
+#define AIO_STREAM_WRITE_ALL(rc, s, src, n) \
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_write_begin(aio__t, (s), (src), (n)), \
+                 aio__stream_next(aio__t, (s), 1))
+
+/**
+ * asyncio writer.write_eof() / trio send_eof: shuts down the write side
+ * (the peer reads end of stream); reading still works.  Returns 0 or -errno.
+ * Never suspends.
+ */
+AIO_API int aio_stream_shutdown_write(aio_stream *s);
+
+/**
+ * asyncio writer.close() / trio aclose (without the checkpoint): wakes any
+ * task waiting on the stream with AIO_ECLOSED (aio_notify_closing), closes
+ * the descriptor and forgets buffered bytes.  Returns 0 or -errno from
+ * close; a stream without fd is 0.  Never suspends.
+ */
+AIO_API int aio_stream_close(aio_loop *loop, aio_stream *s);
+
+/* ------------------------------------------------------------------------ */
+/* Connecting                                                                */
+/* ------------------------------------------------------------------------ */
+
+/** Addresses a connect tries in turn (the first ones getaddrinfo returns). */
+#ifndef AIO_NET_MAX_ADDRS
+#define AIO_NET_MAX_ADDRS 4
+#endif
+
+/**
+ * The frame of a connect operation: embed one in your frame and pass it to
+ * AIO_TCP_CONNECT / AIO_UNIX_CONNECT / AIO_ADDR_CONNECT.  After a failure,
+ * `gai_error` holds getaddrinfo's code when resolution failed (for
+ * gai_strerror).
+ */
+typedef struct aio_connect {
+    aio_frame hdr;
+    aio_stream *s;
+    const char *host;
+    int port;
+    int fd;           /* the socket being connected */
+    int naddr, i;
+    int err;          /* error of the last address tried */
+    int gai_error;
+    aio_sockaddr addrs[AIO_NET_MAX_ADDRS];
+} aio_connect;
+
+/**
+ * asyncio open_connection(host, port) / trio open_tcp_stream / anyio
+ * connect_tcp: connects stream `s` (initialised, fd -1) to `host`:`port`
+ * with a nonblocking connect, trying each resolved address in turn, using
+ * `op` (an aio_connect in your frame) as the frame.  A numeric host never
+ * blocks; a name is resolved with a blocking getaddrinfo (see the top of
+ * this file).  TCP_NODELAY is set.  The deadline is the enclosing scope's
+ * (wrap it in aio_fail_after).  Suspends while the connection is in
+ * progress.  rc = 0 (s->fd is connected), AIO_ECANCELED (no socket left
+ * open), -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH (also: the name did not
+ * resolve; op->gai_error has getaddrinfo's code), AIO_EINVAL (bad port, s
+ * already has an fd), other -errno.
+ */
+#define AIO_TCP_CONNECT(rc, op, s, host, port) \
+    do { \
+        aio__connect_setup((op), (s), (host), (port), NULL, NULL); \
+        AIO_AWAIT(rc, aio_connect_run, (op)); \
+    } while (0)
+
+/**
+ * anyio connect_unix / trio open_unix_socket / asyncio
+ * open_unix_connection: connects `s` to the Unix socket at `path`.  Usually
+ * completes without suspending (then it is a cancel point only).
+ * rc = 0, -ENOENT, -ECONNREFUSED, AIO_EINVAL (path too long), other -errno.
+ */
+#define AIO_UNIX_CONNECT(rc, op, s, path) \
+    do { \
+        aio__connect_setup((op), (s), NULL, 0, NULL, (path)); \
+        AIO_AWAIT(rc, aio_connect_run, (op)); \
+    } while (0)
+
+/** Connects `s` to the address `addr` (copied); as AIO_TCP_CONNECT without resolution. */
+#define AIO_ADDR_CONNECT(rc, op, s, addr) \
+    do { \
+        aio__connect_setup((op), (s), NULL, 0, (addr), NULL); \
+        AIO_AWAIT(rc, aio_connect_run, (op)); \
+    } while (0)
+
+/** The coroutine behind the connect macros (frame: an aio_connect set up by them). */
+AIO_API int aio_connect_run(aio_task *t, void *frame);
+
+/* ------------------------------------------------------------------------ */
+/* Listening and accepting                                                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A listening socket.  Zero-initialise it, then aio_tcp_listen or
+ * aio_unix_listen.  After a TCP listen, `port` is the port actually bound
+ * (useful with port 0).  `backoff` is how long accept sleeps when the
+ * process or system is out of descriptors (EMFILE/ENFILE/ENOBUFS/ENOMEM;
+ * default 100 ms), and `emfile` counts those events.
+ */
+typedef struct aio_listener {
+    int fd;
+    int family;                /* AF_INET, AF_INET6 or AF_UNIX */
+    int port;                  /* bound port (TCP) */
+    const aio_net_ops *ops;    /* syscall hook for accept; inherited by accepted streams */
+    aio_time backoff;
+    uint32_t emfile;
+    const char *path;          /* Unix path, unlinked by aio_listener_close */
+    aio_stream *out;           /* accept in progress: where the connection goes */
+    aio_sockaddr *peer;
+    aio__net_op op;
+} aio_listener;
+
+/**
+ * asyncio start_server(host, port) / trio open_tcp_listeners / anyio
+ * create_tcp_listener, the listening half: binds and listens on
+ * `host`:`port` (host NULL: every IPv4 address; "::" or "::1" for IPv6; a
+ * numeric address never blocks, a name is resolved blocking).  Port 0 picks
+ * a free port, reported in l->port.  SO_REUSEADDR is set; an IPv6 socket is
+ * IPv6-only.  `backlog` <= 0 means SOMAXCONN.  Returns 0, AIO_EINVAL, or
+ * -errno (-EADDRINUSE...).  Never suspends.
+ */
+AIO_API int aio_tcp_listen(aio_listener *l, const char *host, int port, int backlog);
+/**
+ * asyncio start_unix_server / anyio create_unix_listener: listens on the
+ * Unix socket `path` (which must not exist; kept by pointer and unlinked by
+ * aio_listener_close).  Returns 0, AIO_EINVAL (too long), -EADDRINUSE, -errno.
+ */
+AIO_API int aio_unix_listen(aio_listener *l, const char *path, int backlog);
+/**
+ * Closes the listener (waking a task in accept with AIO_ECLOSED) and unlinks
+ * its Unix path.  Returns 0 or -errno.  Never suspends.
+ */
+AIO_API int aio_listener_close(aio_loop *loop, aio_listener *l);
+
+/**
+ * trio SocketListener.accept / anyio Listener accept: waits for a
+ * connection and puts it into stream `s` (its fd must be -1; its buffer and
+ * ops are kept, and it gets the listener's ops if it has none), with the
+ * peer's address in `*peer` (may be NULL).  Out of descriptors
+ * (EMFILE/ENFILE/ENOBUFS/ENOMEM): sleeps l->backoff and tries again, so it
+ * never spins; connections aborted before accept are skipped.  rc = 0,
+ * AIO_ECANCELED (nothing accepted), AIO_ECLOSED (listener closed), AIO_EBUSY
+ * (another task is accepting), AIO_EINVAL, other -errno.
+ */
+#define AIO_ACCEPT(rc, l, s, peer) \
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__accept_begin(aio__t, (l), (s), (peer)), aio__accept_next(aio__t, (l)))
+
+/* ------------------------------------------------------------------------ */
+/* Server                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct aio_server aio_server;
+typedef struct aio_conn aio_conn;
+
+/* The server's wrapper frame around a handler (internal). */
+typedef struct aio__conn_wrap {
+    aio_frame hdr;
+    aio_conn *conn;
+} aio__conn_wrap;
+
+/**
+ * One connection slot.  A handler's frame struct starts with an aio_conn
+ * (which starts with the handler's aio_frame):
+ *
+ *     struct echo { aio_conn conn; char buf[512]; };   // conn first
+ *     static int echo(aio_task *t, void *frame) {
+ *         struct echo *f = frame;                      // f->conn.stream, f->conn.peer
+ *         ...
+ *     }
+ *
+ * The server zeroes the whole slot before each connection, fills `stream`
+ * (no read buffer: give it one with aio_stream_set_buffer), `peer` and
+ * `server`, and closes the stream after the handler returns.
+ */
+struct aio_conn {
+    aio_frame hdr;          /* the handler's frame header */
+    aio_stream stream;      /* the connection */
+    aio_sockaddr peer;      /* the peer's address */
+    aio_server *server;     /* the server it belongs to */
+    aio_task task;          /* the task running the handler */
+    aio__conn_wrap wrap;
+    aio_conn *next_free;
+};
+
+/**
+ * An accept loop with one handler task per connection (asyncio
+ * start_server + serve_forever, trio serve_tcp, anyio Listener.serve).
+ * Handlers run in the server's task group, from a caller-provided pool of
+ * slots (an array of handler frames, each starting with an aio_conn): when
+ * every slot is busy the server stops accepting until one frees
+ * (backpressure; pending connections wait in the listen backlog).  A
+ * handler's negative result is counted (failed, last_error) and does not
+ * stop the server or cancel other handlers.  Zero-initialise, then
+ * aio_server_init.
+ */
+struct aio_server {
+    aio_frame hdr;              /* frame of aio_server_serve */
+    aio_listener *lst;
+    aio_fn handler;
+    unsigned char *slots;
+    size_t stride;
+    uint32_t nslots;
+    uint32_t active;            /* handlers running now */
+    uint64_t accepted;          /* connections accepted */
+    uint64_t failed;            /* handlers that returned an error */
+    int last_error;             /* the latest such error, or an accept error that stopped the server */
+    aio_time grace;             /* shutdown: how long handlers may go on */
+    uint8_t stopping;           /* aio_server_shutdown was called */
+    aio_conn *free;
+    aio_conn *cur;
+    aio_sem free_sem;           /* free slots */
+    aio_group g;                /* the handlers */
+    aio_scope accept_scope;     /* cancelled by aio_server_shutdown */
+    aio_call grace_timer;
+    int rc;
+};
+
+/**
+ * Prepares `srv` to serve listener `lst` with handler `fn` over `nslots`
+ * slots laid out `stride` bytes apart from `slots` (an array of handler
+ * frames: pass the array, its length and sizeof one element).  Returns 0, or
+ * AIO_EINVAL (stride < sizeof(aio_conn), no slots, NULL).
+ */
+AIO_API int aio_server_init(aio_server *srv, aio_listener *lst, void *slots, uint32_t nslots, size_t stride,
+                            aio_fn fn);
+
+/**
+ * The server coroutine, over `srv` as its frame: spawn it
+ * (aio_spawn(&g, &task, aio_server_serve, &srv)) or await it
+ * (AIO_SERVER_SERVE).  Accepts until aio_server_shutdown (or a cancellation
+ * from outside, or an accept error other than the transient ones), then
+ * closes the listener, lets the running handlers finish for the grace
+ * period, cancels those still running, and waits for them.  Returns 0 after
+ * a shutdown, AIO_ECANCELED when cancelled from outside (handlers are
+ * cancelled at once), or the accept error that stopped it.
+ */
+AIO_API int aio_server_serve(aio_task *t, void *frame);
+/** Awaits aio_server_serve in the current task: asyncio server.serve_forever(). */
+#define AIO_SERVER_SERVE(rc, srv) AIO_AWAIT(rc, aio_server_serve, (srv))
+
+/**
+ * Graceful shutdown (asyncio server.close() + wait_closed with a timeout):
+ * stops accepting at once; handlers then have `grace` ns to finish
+ * (AIO_TIME_INF: no limit; 0: cancelled at once) before they are cancelled.
+ * Call it from any task of the loop; never suspends.  Handlers can poll
+ * aio_server_stopping to finish early.
+ */
+AIO_API void aio_server_shutdown(aio_server *srv, aio_time grace);
+/** Nonzero once aio_server_shutdown was called. */
+#define aio_server_stopping(srv) ((srv)->stopping != 0)
+
+/* ------------------------------------------------------------------------ */
+/* UDP                                                                       */
+/* ------------------------------------------------------------------------ */
+
+/** A UDP socket.  Zero-initialise, then aio_udp_bind. */
+typedef struct aio_udp {
+    int fd;
+    int port;                   /* bound port */
+    const aio_net_ops *ops;
+    aio__net_op rd, wr;
+} aio_udp;
+
+/**
+ * asyncio create_datagram_endpoint(local_addr=...) / anyio
+ * create_udp_socket: a UDP socket bound to numeric `host` (NULL: 0.0.0.0)
+ * and `port` (0: a free port, reported in u->port).  Returns 0, AIO_EINVAL
+ * or -errno.  Never suspends.
+ */
+AIO_API int aio_udp_bind(aio_udp *u, const char *host, int port);
+/** Closes the socket (waking its waiters with AIO_ECLOSED).  Returns 0 or -errno. */
+AIO_API int aio_udp_close(aio_loop *loop, aio_udp *u);
+
+/**
+ * anyio UDPSocket.send((data, host, port)) / trio socket.sendto: sends one
+ * datagram of `n` bytes to `*to`, suspending while the socket buffer is
+ * full.  rc = n, AIO_ECANCELED (nothing sent), AIO_EBUSY, -EMSGSIZE, -errno.
+ */
+#define AIO_UDP_SENDTO(rc, u, buf, n, to) \
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__udp_begin(aio__t, (u), 1, (void *)(buf), (n), (void *)(to)), \
+                 aio__udp_next(aio__t, (u), 1))
+
+/**
+ * anyio UDPSocket.receive() / trio socket.recvfrom: waits for one datagram,
+ * stores up to `n` bytes in `buf` (the rest of a longer one is dropped) and
+ * the sender in `*from` (may be NULL).  rc = the bytes stored,
+ * AIO_ECANCELED (nothing received), AIO_EBUSY, AIO_ECLOSED, -errno.
+ */
+#define AIO_UDP_RECVFROM(rc, u, buf, n, from) \
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__udp_begin(aio__t, (u), 0, (buf), (n), (from)), \
+                 aio__udp_next(aio__t, (u), 0))
+
+/* ------------------------------------------------------------------------ */
+/* Internals used by the macros                                              */
+/* ------------------------------------------------------------------------ */
+
+enum { AIO__OP_SOME = 1, AIO__OP_EXACT, AIO__OP_UNTIL, AIO__OP_WRITE };
+enum { AIO__PH_IDLE = 0, AIO__PH_WAIT, AIO__PH_DONE };
+
+/* Begin an operation, then, while it is parked, suspend and continue it. */
+#define AIO__NET_RUN(id, rc, begin_expr, next_expr) \
+    do { \
+        (rc) = (begin_expr); \
+        while ((rc) == AIO_PARKED) { \
+            AIO__LC_YIELD(aio__f, id); \
+            (rc) = (next_expr); \
+        } \
+    } while (0)
+
+AIO_API int aio__stream_read_begin(aio_task *t, aio_stream *s, int kind, void *dst, size_t n, const char *delim,
+                                   size_t dlen);
+AIO_API int aio__stream_write_begin(aio_task *t, aio_stream *s, const void *src, size_t n);
+AIO_API int aio__stream_next(aio_task *t, aio_stream *s, int wr);
+AIO_API void aio__connect_setup(aio_connect *op, aio_stream *s, const char *host, int port, const aio_sockaddr *addr,
+                                const char *path);
+AIO_API int aio__accept_begin(aio_task *t, aio_listener *l, aio_stream *s, aio_sockaddr *peer);
+AIO_API int aio__accept_next(aio_task *t, aio_listener *l);
+AIO_API int aio__udp_begin(aio_task *t, aio_udp *u, int snd, void *buf, size_t n, void *addr);
+AIO_API int aio__udp_next(aio_task *t, aio_udp *u, int snd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AIO_NET_H */
+
+/* ======================================================================== */
+/* Implementation                                                            */
+/* ======================================================================== */
+#if defined(AIO_IMPLEMENTATION) && !defined(AIO__NET_IMPLEMENTED)
+#define AIO__NET_IMPLEMENTED
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifdef MSG_NOSIGNAL
+#define AIO__NOSIGNAL MSG_NOSIGNAL
+#else
+#define AIO__NOSIGNAL 0
+#endif
+
+/* ---- addresses ---------------------------------------------------------- */
+
+/* getaddrinfo into up to `max` addresses; returns the count, or a negative
+ * code with the EAI code in *gai. */
+static int aio__resolve(const char *host, int port, int passive, int socktype, aio_sockaddr *out, int max,
+                        int *gai)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char serv[16];
+    int rc, n = 0;
+    *gai = 0;
+    if (port < 0 || port > 65535)
+        return AIO_EINVAL;
+    snprintf(serv, sizeof serv, "%d", port);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = socktype;
+    hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST | (passive ? AI_PASSIVE : 0);
+    rc = getaddrinfo(host, serv, &hints, &res);
+    if (rc == EAI_NONAME && host) {
+        /* Not numeric: the blocking lookup (the documented fallback). */
+        hints.ai_flags &= ~AI_NUMERICHOST;
+        rc = getaddrinfo(host, serv, &hints, &res);
+    }
+    if (rc != 0) {
+        *gai = rc;
+        if (rc == EAI_SYSTEM)
+            return errno ? -errno : -EHOSTUNREACH;
+        if (rc == EAI_MEMORY)
+            return -ENOMEM;
+        return -EHOSTUNREACH;
+    }
+    for (ai = res; ai && n < max; ai = ai->ai_next) {
+        if (ai->ai_addrlen > sizeof out[n].ss)
+            continue;
+        memset(&out[n], 0, sizeof out[n]);
+        memcpy(&out[n].ss, ai->ai_addr, ai->ai_addrlen);
+        out[n].len = (socklen_t)ai->ai_addrlen;
+        n++;
+    }
+    freeaddrinfo(res);
+    return n ? n : -EHOSTUNREACH;
+}
+
+AIO_IMPL int aio_sockaddr_ip(aio_sockaddr *a, const char *host, int port)
+{
+    struct addrinfo hints, *res = NULL;
+    char serv[16];
+    if (!a || !host || port < 0 || port > 65535)
+        return AIO_EINVAL;
+    snprintf(serv, sizeof serv, "%d", port);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    if (getaddrinfo(host, serv, &hints, &res) != 0 || !res)
+        return AIO_EINVAL;
+    memset(a, 0, sizeof *a);
+    memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
+    a->len = (socklen_t)res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+AIO_IMPL int aio_sockaddr_unix(aio_sockaddr *a, const char *path)
+{
+    struct sockaddr_un *un = (struct sockaddr_un *)(void *)&a->ss;
+    size_t n = path ? strlen(path) : 0;
+    if (!path || n == 0 || n >= sizeof un->sun_path)
+        return AIO_EINVAL;
+    memset(a, 0, sizeof *a);
+    un->sun_family = AF_UNIX;
+    memcpy(un->sun_path, path, n + 1);
+    a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+    return 0;
+}
+
+AIO_IMPL int aio_sockaddr_port(const aio_sockaddr *a)
+{
+    if (a->ss.ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)(const void *)&a->ss)->sin_port);
+    if (a->ss.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)(const void *)&a->ss)->sin6_port);
+    return -1;
+}
+
+AIO_IMPL char *aio_sockaddr_format(const aio_sockaddr *a, char *out, size_t n)
+{
+    char ip[INET6_ADDRSTRLEN];
+    if (!out || n == 0)
+        return out;
+    out[0] = 0;
+    if (a->ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)&a->ss;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        snprintf(out, n, "%s:%d", ip, ntohs(in->sin_port));
+    } else if (a->ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)&a->ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        snprintf(out, n, "[%s]:%d", ip, ntohs(in6->sin6_port));
+    } else if (a->ss.ss_family == AF_UNIX) {
+        const struct sockaddr_un *un = (const struct sockaddr_un *)(const void *)&a->ss;
+        size_t plen = a->len > offsetof(struct sockaddr_un, sun_path)
+                          ? (size_t)a->len - offsetof(struct sockaddr_un, sun_path) : 0;
+        if (plen > sizeof un->sun_path)
+            plen = sizeof un->sun_path;
+        snprintf(out, n, "unix:%.*s", (int)strnlen(un->sun_path, plen), un->sun_path);
+    } else {
+        snprintf(out, n, "?");
+    }
+    return out;
+}
+
+/* ---- the real system calls ---------------------------------------------- */
+
+static long aio__sys_recv(void *ctx, int fd, void *buf, size_t len)
+{
+    ssize_t n;
+    (void)ctx;
+    n = recv(fd, buf, len, 0);
+    if (n < 0 && errno == ENOTSOCK)
+        n = read(fd, buf, len);
+    return n < 0 ? -(long)errno : (long)n;
+}
+
+static long aio__sys_send(void *ctx, int fd, const void *buf, size_t len)
+{
+    ssize_t n;
+    (void)ctx;
+    n = send(fd, buf, len, AIO__NOSIGNAL);
+    if (n < 0 && errno == ENOTSOCK)
+        n = write(fd, buf, len);
+    return n < 0 ? -(long)errno : (long)n;
+}
+
+static long aio__sys_recvfrom(void *ctx, int fd, void *buf, size_t len, struct sockaddr *sa, socklen_t *salen)
+{
+    ssize_t n;
+    (void)ctx;
+    n = recvfrom(fd, buf, len, 0, sa, salen);
+    return n < 0 ? -(long)errno : (long)n;
+}
+
+static long aio__sys_sendto(void *ctx, int fd, const void *buf, size_t len, const struct sockaddr *sa,
+                            socklen_t salen)
+{
+    ssize_t n;
+    (void)ctx;
+    n = sendto(fd, buf, len, AIO__NOSIGNAL, sa, salen);
+    return n < 0 ? -(long)errno : (long)n;
+}
+
+static int aio__sys_accept(void *ctx, int fd, struct sockaddr *sa, socklen_t *salen)
+{
+    int r;
+    (void)ctx;
+    r = accept(fd, sa, salen);
+    return r < 0 ? -errno : r;
+}
+
+static int aio__sys_connect(void *ctx, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+    (void)ctx;
+    return connect(fd, sa, salen) < 0 ? -errno : 0;
+}
+
+static const aio_net_ops aio__net_sys = { aio__sys_recv, aio__sys_send, aio__sys_recvfrom, aio__sys_sendto,
+                                          aio__sys_accept, aio__sys_connect, NULL };
+
+AIO_IMPL const aio_net_ops *aio_net_sys_ops(void)
+{
+    return &aio__net_sys;
+}
+
+#define AIO__OPS(o) ((o) ? (o) : &aio__net_sys)
+
+/* Non-blocking, close-on-exec, and no SIGPIPE where a socket option is the only way. */
+static int aio__net_fd_setup(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -errno;
+#if defined(SO_NOSIGPIPE)
+    {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one); /* not a socket: harmless */
+    }
+#endif
+    return 0;
+}
+
+static void aio__net_nodelay(int fd, int family)
+{
+    int one = 1;
+    if (family == AF_INET || family == AF_INET6)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* Opens a socket of the given kind, set up for the loop. */
+static int aio__net_socket(int family, int type)
+{
+    int fd = socket(family, type, 0), rc;
+    if (fd < 0)
+        return -errno;
+    rc = aio__net_fd_setup(fd);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+/* ---- the operation engine ------------------------------------------------
+ * An operation's begin function checks cancellation and runs its step; the
+ * step makes system calls until it completes (a result) or must wait (it
+ * parks the task on an fd wait or a sleep and returns AIO_PARKED).  A result
+ * reached without suspending is delivered after one uncancellable yield
+ * (phase DONE); after a wait, the next step's result is delivered directly.
+ * A wait that ends with an error (cancelled, closed) ends the operation.
+ */
+
+static int aio__op_finish(aio_task *t, aio__net_op *op, int r)
+{
+    if (r == AIO_PARKED) {
+        op->phase = AIO__PH_WAIT;
+        return r;
+    }
+    if (!op->waited) {
+        op->phase = AIO__PH_DONE;
+        op->result = r;
+        aio__yield(t, 0);
+        return AIO_PARKED;
+    }
+    op->phase = AIO__PH_IDLE;
+    return r;
+}
+
+/* After a resume: the delivered result, the end of a failed wait, or the
+ * next step (which is then `step(t, obj)`'s business). Returns 1 when the
+ * caller must run the step. */
+static int aio__op_resumed(aio_task *t, aio__net_op *op, int *rc)
+{
+    int w = aio__resumed(t);
+    if (op->phase == AIO__PH_DONE) {
+        op->phase = AIO__PH_IDLE;
+        *rc = op->result;
+        return 0;
+    }
+    op->waited = 1;
+    if (w < 0) {
+        op->phase = AIO__PH_IDLE;
+        *rc = w;
+        return 0;
+    }
+    return 1;
+}
+
+static int aio__op_start(aio_task *t, aio__net_op *op, int fd)
+{
+    int rc = aio_check_cancel(t);
+    if (rc)
+        return rc;
+    if (op->phase != AIO__PH_IDLE)
+        return AIO_EBUSY;
+    if (fd < 0)
+        return AIO_EINVAL;
+    op->waited = 0;
+    op->done = 0;
+    return 0;
+}
+
+/* ---- streams ------------------------------------------------------------ */
+
+AIO_IMPL int aio_stream_init(aio_stream *s, int fd, void *buf, size_t cap)
+{
+    memset(s, 0, sizeof *s);
+    s->fd = fd;
+    s->rbuf = (unsigned char *)buf;
+    s->rcap = buf ? cap : 0;
+    return fd >= 0 ? aio__net_fd_setup(fd) : 0;
+}
+
+AIO_IMPL int aio_stream_set_buffer(aio_stream *s, void *buf, size_t cap)
+{
+    if (s->rlen != s->rpos)
+        return AIO_EBUSY;
+    s->rbuf = (unsigned char *)buf;
+    s->rcap = buf ? cap : 0;
+    s->rpos = s->rlen = s->scan = 0;
+    return 0;
+}
+
+/* Copies buffered bytes to the read destination. */
+static void aio__stream_take(aio_stream *s)
+{
+    size_t k = s->rlen - s->rpos, want = s->rd.len - s->rd.done;
+    if (k > want)
+        k = want;
+    if (k) {
+        memcpy(s->rd.buf + s->rd.done, s->rbuf + s->rpos, k);
+        s->rpos += k;
+        s->rd.done += k;
+    }
+}
+
+/* Searches the buffer for the delimiter; returns the line length or 0. */
+static size_t aio__stream_find(aio_stream *s)
+{
+    size_t have = s->rlen - s->rpos, i;
+    const unsigned char *p = s->rbuf + s->rpos;
+    i = s->scan > s->rd.dlen - 1 ? s->scan - (s->rd.dlen - 1) : 0;
+    for (; i + s->rd.dlen <= have; i++)
+        if (p[i] == (unsigned char)s->rd.delim[0] && memcmp(p + i, s->rd.delim, s->rd.dlen) == 0)
+            return i + s->rd.dlen;
+    s->scan = have;
+    return 0;
+}
+
+static int aio__stream_read_step(aio_task *t, aio_stream *s)
+{
+    const aio_net_ops *o = AIO__OPS(s->ops);
+    long n;
+    for (;;) {
+        if (s->rd.kind == AIO__OP_UNTIL) {
+            size_t len = aio__stream_find(s);
+            if (len && len <= s->rd.len) {
+                s->line = s->rbuf + s->rpos;
+                s->rpos += len;
+                s->scan = 0;
+                return (int)len;
+            }
+            if (len || s->rlen - s->rpos >= s->rd.len)
+                return AIO_EOVERFLOW;
+            if (s->eof)
+                return AIO_EEND;
+            if (s->rlen == s->rcap) { /* room at the front: compact */
+                memmove(s->rbuf, s->rbuf + s->rpos, s->rlen - s->rpos);
+                s->rlen -= s->rpos;
+                s->rpos = 0;
+            }
+            n = o->recv(o->ctx, s->fd, s->rbuf + s->rlen, s->rcap - s->rlen);
+            if (n > 0)
+                s->rlen += (size_t)n;
+        } else {
+            if (s->rpos < s->rlen) {
+                aio__stream_take(s);
+                if (s->rd.kind == AIO__OP_SOME || s->rd.done == s->rd.len)
+                    return (int)s->rd.done;
+            }
+            if (s->eof)
+                return s->rd.kind == AIO__OP_EXACT || s->rd.done == 0 ? AIO_EEND : (int)s->rd.done;
+            n = o->recv(o->ctx, s->fd, s->rd.buf + s->rd.done, s->rd.len - s->rd.done);
+            if (n > 0) {
+                s->rd.done += (size_t)n;
+                if (s->rd.kind == AIO__OP_SOME || s->rd.done == s->rd.len)
+                    return (int)s->rd.done;
+            }
+        }
+        if (n == 0)
+            s->eof = 1;
+        else if (n == -EAGAIN || n == -EWOULDBLOCK)
+            return aio__fd_wait_begin(t, s->fd, AIO_READABLE);
+        else if (n < 0 && n != -EINTR)
+            return (int)n;
+    }
+}
+
+static int aio__stream_write_step(aio_task *t, aio_stream *s)
+{
+    const aio_net_ops *o = AIO__OPS(s->ops);
+    while (s->wr.done < s->wr.len) {
+        long n = o->send(o->ctx, s->fd, s->wr.buf + s->wr.done, s->wr.len - s->wr.done);
+        if (n >= 0)
+            s->wr.done += (size_t)n;
+        else if (n == -EAGAIN || n == -EWOULDBLOCK)
+            return aio__fd_wait_begin(t, s->fd, AIO_WRITABLE);
+        else if (n != -EINTR)
+            return (int)n;
+    }
+    return (int)s->wr.done;
+}
+
+AIO_IMPL int aio__stream_read_begin(aio_task *t, aio_stream *s, int kind, void *dst, size_t n, const char *delim,
+                                    size_t dlen)
+{
+    int rc = aio__op_start(t, &s->rd, s->fd);
+    if (rc)
+        return rc;
+    if (n == 0 || n > (size_t)0x7fffffff)
+        return AIO_EINVAL;
+    if (kind == AIO__OP_UNTIL) {
+        if (!s->rbuf || n > s->rcap || !delim || dlen == 0 || dlen > n)
+            return AIO_EINVAL;
+        if (s->rpos == s->rlen) /* empty: start at the front */
+            s->rpos = s->rlen = 0;
+    } else if (!dst) {
+        return AIO_EINVAL;
+    }
+    s->rd.kind = (uint8_t)kind;
+    s->rd.buf = (unsigned char *)dst;
+    s->rd.len = n;
+    s->rd.delim = delim;
+    s->rd.dlen = dlen;
+    s->line = NULL;
+    s->scan = 0;
+    return aio__op_finish(t, &s->rd, aio__stream_read_step(t, s));
+}
+
+AIO_IMPL int aio__stream_write_begin(aio_task *t, aio_stream *s, const void *src, size_t n)
+{
+    int rc = aio__op_start(t, &s->wr, s->fd);
+    if (rc)
+        return rc;
+    if (n > (size_t)0x7fffffff || (n && !src))
+        return AIO_EINVAL;
+    s->wr.kind = AIO__OP_WRITE;
+    s->wr.buf = (unsigned char *)(uintptr_t)src;
+    s->wr.len = n;
+    return aio__op_finish(t, &s->wr, aio__stream_write_step(t, s));
+}
+
+AIO_IMPL int aio__stream_next(aio_task *t, aio_stream *s, int wr)
+{
+    aio__net_op *op = wr ? &s->wr : &s->rd;
+    int rc;
+    if (!aio__op_resumed(t, op, &rc))
+        return rc;
+    return aio__op_finish(t, op, wr ? aio__stream_write_step(t, s) : aio__stream_read_step(t, s));
+}
+
+AIO_IMPL int aio_stream_shutdown_write(aio_stream *s)
+{
+    if (s->fd < 0)
+        return AIO_EINVAL;
+    return shutdown(s->fd, SHUT_WR) < 0 ? -errno : 0;
+}
+
+AIO_IMPL int aio_stream_close(aio_loop *loop, aio_stream *s)
+{
+    int rc = 0;
+    if (s->fd >= 0) {
+        aio_notify_closing(loop, s->fd);
+        rc = close(s->fd) < 0 ? -errno : 0;
+    }
+    s->fd = -1;
+    s->rpos = s->rlen = s->scan = 0;
+    s->eof = 0;
+    s->line = NULL;
+    return rc;
+}
+
+/* ---- connect ------------------------------------------------------------ */
+
+AIO_IMPL void aio__connect_setup(aio_connect *op, aio_stream *s, const char *host, int port, const aio_sockaddr *addr,
+                                 const char *path)
+{
+    op->s = s;
+    op->host = host;
+    op->port = port;
+    op->fd = -1;
+    op->i = 0;
+    op->err = AIO_EINVAL;
+    op->gai_error = 0;
+    op->naddr = 0;
+    if (addr) {
+        op->addrs[0] = *addr;
+        op->naddr = 1;
+    } else if (path) {
+        op->naddr = aio_sockaddr_unix(&op->addrs[0], path) == 0 ? 1 : 0; /* 0 without host: AIO_EINVAL */
+    }
+}
+
+AIO_IMPL int aio_connect_run(aio_task *t, void *frame)
+{
+    aio_connect *c = (aio_connect *)frame;
+    int rc, r;
+    AIO_BEGIN(t, c);
+    rc = aio_check_cancel(t);
+    if (rc)
+        AIO_RETURN(rc);
+    if (!c->s || c->s->fd >= 0)
+        AIO_RETURN(AIO_EINVAL);
+    if (c->naddr == 0) {
+        if (!c->host)
+            AIO_RETURN(AIO_EINVAL);
+        r = aio__resolve(c->host, c->port, 0, SOCK_STREAM, c->addrs, AIO_NET_MAX_ADDRS, &c->gai_error);
+        if (r < 0)
+            AIO_RETURN(r);
+        c->naddr = r;
+    }
+    for (c->i = 0; c->i < c->naddr; c->i++) {
+        {
+            const aio_net_ops *o = AIO__OPS(c->s->ops);
+            aio_sockaddr *a = &c->addrs[c->i];
+            c->fd = aio__net_socket(a->ss.ss_family, SOCK_STREAM);
+            if (c->fd < 0) {
+                c->err = c->fd;
+                c->fd = -1;
+                continue;
+            }
+            do
+                r = o->connect(o->ctx, c->fd, (const struct sockaddr *)(const void *)&a->ss, a->len);
+            while (r == -EINTR);
+        }
+        if (r == -EINPROGRESS || r == -EAGAIN) {
+            AIO_WAIT_WRITABLE(rc, c->fd);
+            if (rc < 0) { /* cancelled or failed: nothing stays open */
+                close(c->fd);
+                c->fd = -1;
+                AIO_RETURN(rc);
+            }
+            {
+                int soerr = 0;
+                socklen_t sl = sizeof soerr;
+                if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+                    soerr = errno;
+                r = -soerr;
+            }
+        }
+        if (r == 0) {
+            aio__net_nodelay(c->fd, c->addrs[c->i].ss.ss_family);
+            c->s->fd = c->fd;
+            c->s->rpos = c->s->rlen = c->s->scan = 0;
+            c->s->eof = 0;
+            c->fd = -1;
+            AIO_RETURN(0);
+        }
+        close(c->fd);
+        c->fd = -1;
+        c->err = r;
+    }
+    AIO_END(c->err);
+}
+
+/* ---- listen and accept -------------------------------------------------- */
+
+static int aio__listen_on(aio_listener *l, const aio_sockaddr *a, int backlog)
+{
+    int one = 1, fd, family = a->ss.ss_family;
+    fd = aio__net_socket(family, SOCK_STREAM);
+    if (fd < 0)
+        return fd;
+    if (family != AF_UNIX)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (const struct sockaddr *)(const void *)&a->ss, a->len) < 0 ||
+        listen(fd, backlog > 0 ? backlog : SOMAXCONN) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    l->fd = fd;
+    l->family = family;
+    l->port = 0;
+    if (family != AF_UNIX) {
+        aio_sockaddr b;
+        b.len = sizeof b.ss;
+        if (getsockname(fd, (struct sockaddr *)(void *)&b.ss, &b.len) == 0)
+            l->port = aio_sockaddr_port(&b);
+    }
+    if (!l->backoff)
+        l->backoff = AIO_MS(100);
+    l->op.phase = AIO__PH_IDLE;
+    return 0;
+}
+
+AIO_IMPL int aio_tcp_listen(aio_listener *l, const char *host, int port, int backlog)
+{
+    aio_sockaddr a;
+    int gai, r;
+    if (!l)
+        return AIO_EINVAL;
+    l->fd = -1;
+    l->path = NULL;
+    r = aio__resolve(host ? host : "0.0.0.0", port, 1, SOCK_STREAM, &a, 1, &gai);
+    if (r < 0)
+        return r == -EHOSTUNREACH ? AIO_EINVAL : r;
+    return aio__listen_on(l, &a, backlog);
+}
+
+AIO_IMPL int aio_unix_listen(aio_listener *l, const char *path, int backlog)
+{
+    aio_sockaddr a;
+    int r;
+    if (!l)
+        return AIO_EINVAL;
+    l->fd = -1;
+    l->path = NULL;
+    r = aio_sockaddr_unix(&a, path);
+    if (r)
+        return r;
+    r = aio__listen_on(l, &a, backlog);
+    if (r == 0)
+        l->path = path;
+    return r;
+}
+
+AIO_IMPL int aio_listener_close(aio_loop *loop, aio_listener *l)
+{
+    int rc = 0;
+    if (l->fd >= 0) {
+        aio_notify_closing(loop, l->fd);
+        rc = close(l->fd) < 0 ? -errno : 0;
+        l->fd = -1;
+    }
+    if (l->path) {
+        unlink(l->path);
+        l->path = NULL;
+    }
+    return rc;
+}
+
+static int aio__accept_step(aio_task *t, aio_listener *l)
+{
+    const aio_net_ops *o = AIO__OPS(l->ops);
+    for (;;) {
+        aio_sockaddr peer;
+        int fd, rc;
+        peer.len = sizeof peer.ss;
+        fd = o->accept(o->ctx, l->fd, (struct sockaddr *)(void *)&peer.ss, &peer.len);
+        if (fd >= 0) {
+            rc = aio__net_fd_setup(fd);
+            if (rc) {
+                close(fd);
+                return rc;
+            }
+            aio__net_nodelay(fd, l->family);
+            l->out->fd = fd;
+            l->out->rpos = l->out->rlen = l->out->scan = 0;
+            l->out->eof = 0;
+            if (!l->out->ops)
+                l->out->ops = l->ops;
+            if (l->peer)
+                *l->peer = peer;
+            return 0;
+        }
+        switch (fd) {
+        case -EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+        case -EWOULDBLOCK:
+#endif
+            return aio__fd_wait_begin(t, l->fd, AIO_READABLE);
+        case -EMFILE:
+        case -ENFILE:
+        case -ENOBUFS:
+        case -ENOMEM: /* out of descriptors: back off instead of spinning on a ready listener */
+            l->emfile++;
+            return aio__sleep_begin(t, l->backoff, 0);
+        case -EINTR:
+        case -ECONNABORTED:
+        case -EPROTO:
+            continue;
+        default:
+            return fd;
+        }
+    }
+}
+
+AIO_IMPL int aio__accept_begin(aio_task *t, aio_listener *l, aio_stream *s, aio_sockaddr *peer)
+{
+    int rc = aio__op_start(t, &l->op, l->fd);
+    if (rc)
+        return rc;
+    if (!s || s->fd >= 0)
+        return AIO_EINVAL;
+    l->out = s;
+    l->peer = peer;
+    return aio__op_finish(t, &l->op, aio__accept_step(t, l));
+}
+
+AIO_IMPL int aio__accept_next(aio_task *t, aio_listener *l)
+{
+    int rc;
+    if (!aio__op_resumed(t, &l->op, &rc))
+        return rc;
+    if (l->fd < 0) {
+        l->op.phase = AIO__PH_IDLE;
+        return AIO_ECLOSED;
+    }
+    return aio__op_finish(t, &l->op, aio__accept_step(t, l));
+}
+
+/* ---- server ------------------------------------------------------------- */
+
+AIO_IMPL int aio_server_init(aio_server *srv, aio_listener *lst, void *slots, uint32_t nslots, size_t stride,
+                             aio_fn fn)
+{
+    uint32_t i;
+    if (!srv || !lst || !slots || !nslots || stride < sizeof(aio_conn) || !fn)
+        return AIO_EINVAL;
+    memset(srv, 0, sizeof *srv);
+    srv->lst = lst;
+    srv->handler = fn;
+    srv->slots = (unsigned char *)slots;
+    srv->stride = stride;
+    srv->nslots = nslots;
+    srv->grace = AIO_TIME_INF;
+    for (i = nslots; i-- > 0;) {
+        aio_conn *c = (aio_conn *)(void *)(srv->slots + (size_t)i * stride);
+        c->next_free = srv->free;
+        srv->free = c;
+    }
+    aio_sem_init(&srv->free_sem, nslots);
+    return 0;
+}
+
+AIO_IMPL void aio_server_shutdown(aio_server *srv, aio_time grace)
+{
+    if (srv->stopping)
+        return;
+    srv->stopping = 1;
+    srv->grace = grace < 0 ? 0 : grace;
+    if (srv->accept_scope.flags & AIO_SCOPE_ACTIVE)
+        aio_scope_cancel(&srv->accept_scope, "server shutdown");
+}
+
+/* Runs one handler over its slot, then closes the connection and frees the slot. */
+static int aio__conn_run(aio_task *t, void *frame)
+{
+    aio__conn_wrap *w = (aio__conn_wrap *)frame;
+    aio_conn *c = w->conn;
+    aio_server *srv = c->server;
+    int rc;
+    AIO_BEGIN(t, w);
+    AIO_AWAIT(rc, srv->handler, c);
+    if (rc < 0 && rc != AIO_ECANCELED) {
+        srv->failed++;
+        srv->last_error = rc;
+    }
+    aio_stream_close(aio_task_loop(t), &c->stream);
+    srv->active--;
+    c->next_free = srv->free;
+    srv->free = c;
+    aio_sem_release(&srv->free_sem);
+    AIO_END(rc == AIO_ECANCELED ? rc : 0);
+}
+
+static void aio__server_grace_expired(aio_loop *loop, void *arg)
+{
+    (void)loop;
+    aio_group_cancel(&((aio_server *)arg)->g, "server shutdown: grace period over");
+}
+
+AIO_IMPL int aio_server_serve(aio_task *t, void *frame)
+{
+    aio_server *srv = (aio_server *)frame;
+    int rc;
+    AIO_BEGIN(t, srv);
+    srv->rc = 0;
+    aio_group_enter(t, &srv->g, AIO_GROUP_ALL_SETTLED);
+    aio_scope_init(&srv->accept_scope);
+    aio_scope_enter(t, &srv->accept_scope, AIO_TIME_INF);
+    if (srv->stopping)
+        aio_scope_cancel(&srv->accept_scope, "server shutdown");
+    for (;;) {
+        AIO_SEM_ACQUIRE(rc, &srv->free_sem);
+        if (rc < 0)
+            break;
+        srv->cur = srv->free;
+        srv->free = srv->cur->next_free;
+        memset(srv->cur, 0, srv->stride);
+        srv->cur->stream.fd = -1;
+        AIO_ACCEPT(rc, srv->lst, &srv->cur->stream, &srv->cur->peer);
+        if (rc < 0) {
+            srv->cur->next_free = srv->free;
+            srv->free = srv->cur;
+            aio_sem_release(&srv->free_sem);
+            break;
+        }
+        srv->accepted++;
+        srv->active++;
+        srv->cur->server = srv;
+        srv->cur->wrap.conn = srv->cur;
+        aio_spawn(&srv->g, &srv->cur->task, aio__conn_run, &srv->cur->wrap);
+    }
+    rc = aio_scope_exit(t, &srv->accept_scope, rc);
+    if (rc < 0 && rc != AIO_ECANCELED)
+        srv->last_error = rc; /* an accept error that stopped the server */
+    srv->rc = rc;
+    srv->stopping = 1;
+    aio_listener_close(aio_task_loop(t), srv->lst);
+    if (srv->grace == 0)
+        aio_group_cancel(&srv->g, "server shutdown");
+    else if (srv->grace != AIO_TIME_INF)
+        aio_call_later(aio_task_loop(t), &srv->grace_timer, srv->grace, aio__server_grace_expired, srv);
+    AIO_GROUP_WAIT(rc, &srv->g, 0);
+    aio_call_cancel(aio_task_loop(t), &srv->grace_timer);
+    AIO_END(srv->rc < 0 ? srv->rc : rc);
+}
+
+/* ---- UDP ---------------------------------------------------------------- */
+
+AIO_IMPL int aio_udp_bind(aio_udp *u, const char *host, int port)
+{
+    aio_sockaddr a, b;
+    int fd, r;
+    if (!u)
+        return AIO_EINVAL;
+    u->fd = -1;
+    r = aio_sockaddr_ip(&a, host ? host : "0.0.0.0", port);
+    if (r)
+        return r;
+    fd = aio__net_socket(a.ss.ss_family, SOCK_DGRAM);
+    if (fd < 0)
+        return fd;
+    if (bind(fd, (const struct sockaddr *)(const void *)&a.ss, a.len) < 0) {
+        r = -errno;
+        close(fd);
+        return r;
+    }
+    b.len = sizeof b.ss;
+    u->port = getsockname(fd, (struct sockaddr *)(void *)&b.ss, &b.len) == 0 ? aio_sockaddr_port(&b) : 0;
+    u->fd = fd;
+    u->rd.phase = u->wr.phase = AIO__PH_IDLE;
+    return 0;
+}
+
+AIO_IMPL int aio_udp_close(aio_loop *loop, aio_udp *u)
+{
+    int rc = 0;
+    if (u->fd >= 0) {
+        aio_notify_closing(loop, u->fd);
+        rc = close(u->fd) < 0 ? -errno : 0;
+    }
+    u->fd = -1;
+    return rc;
+}
+
+static int aio__udp_step(aio_task *t, aio_udp *u, int snd)
+{
+    const aio_net_ops *o = AIO__OPS(u->ops);
+    for (;;) {
+        long n;
+        if (snd) {
+            const aio_sockaddr *to = (const aio_sockaddr *)u->wr.addr;
+            n = o->sendto(o->ctx, u->fd, u->wr.buf, u->wr.len, (const struct sockaddr *)(const void *)&to->ss,
+                          to->len);
+        } else {
+            aio_sockaddr from;
+            from.len = sizeof from.ss;
+            n = o->recvfrom(o->ctx, u->fd, u->rd.buf, u->rd.len, (struct sockaddr *)(void *)&from.ss, &from.len);
+            if (n >= 0 && u->rd.addr)
+                *(aio_sockaddr *)u->rd.addr = from;
+        }
+        if (n >= 0)
+            return (int)n;
+        if (n == -EAGAIN || n == -EWOULDBLOCK)
+            return aio__fd_wait_begin(t, u->fd, snd ? AIO_WRITABLE : AIO_READABLE);
+        if (n != -EINTR)
+            return (int)n;
+    }
+}
+
+AIO_IMPL int aio__udp_begin(aio_task *t, aio_udp *u, int snd, void *buf, size_t n, void *addr)
+{
+    aio__net_op *op = snd ? &u->wr : &u->rd;
+    int rc = aio__op_start(t, op, u->fd);
+    if (rc)
+        return rc;
+    if ((!buf && n) || n > (size_t)0x7fffffff || (snd && !addr))
+        return AIO_EINVAL;
+    op->buf = (unsigned char *)buf;
+    op->len = n;
+    op->addr = addr;
+    return aio__op_finish(t, op, aio__udp_step(t, u, snd));
+}
+
+AIO_IMPL int aio__udp_next(aio_task *t, aio_udp *u, int snd)
+{
+    aio__net_op *op = snd ? &u->wr : &u->rd;
+    int rc;
+    if (!aio__op_resumed(t, op, &rc))
+        return rc;
+    return aio__op_finish(t, op, aio__udp_step(t, u, snd));
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AIO_IMPLEMENTATION && !AIO__NET_IMPLEMENTED */
