@@ -160,7 +160,7 @@ typedef struct aio__proc_waitf {
 
 /**
  * A child process (asyncio.subprocess.Process, anyio Process, trio
- * Process), owned by the caller.  Filled by aio_proc_spawn.  264 bytes on
+ * Process), owned by the caller.  Filled by aio_proc_spawn.  216 bytes on
  * x86-64.
  */
 struct aio_proc {
@@ -225,7 +225,7 @@ AIO_API int aio_proc_close(aio_proc *p);
 
 /**
  * State of AIO_PROC_COMMUNICATE, caller-owned (a frame field).  Prepare it
- * with aio_proc_comm_init.  About 1.2 KiB on x86-64 (three task slots).
+ * with aio_proc_comm_init.  1496 bytes on x86-64 (three task slots).
  */
 typedef struct aio_proc_comm aio_proc_comm;
 typedef struct aio__proc_pump {
