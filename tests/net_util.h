@@ -19,12 +19,12 @@ static aio_loop L;
 static aio_task mt;
 
 /* A hung test is killed by SIGALRM (default action) rather than hanging make. */
-static void net_watchdog(unsigned seconds)
+AIO__UNUSED static void net_watchdog(unsigned seconds)
 {
     alarm(seconds);
 }
 
-static int net_run(aio_fn fn, void *frame)
+AIO__UNUSED static int net_run(aio_fn fn, void *frame)
 {
     test_loop_init(&L);
     memset(&mt, 0, sizeof mt);
@@ -40,7 +40,7 @@ struct echo_conn {
 };
 
 /* Echoes whatever arrives until end of stream. */
-static int echo_handler(aio_task *t, void *frame)
+AIO__UNUSED static int echo_handler(aio_task *t, void *frame)
 {
     struct echo_conn *f = (struct echo_conn *)frame;
     int rc;
@@ -74,7 +74,7 @@ struct echo_client {
     int rc;            /* result, also returned */
 };
 
-static int echo_client(aio_task *t, void *frame)
+AIO__UNUSED static int echo_client(aio_task *t, void *frame)
 {
     struct echo_client *f = (struct echo_client *)frame;
     int rc;
@@ -164,7 +164,7 @@ static int f_connect(void *ctx, int fd, const struct sockaddr *sa, socklen_t sal
     return aio_net_sys_ops()->connect(NULL, fd, sa, salen);
 }
 
-static void faults_ops(aio_net_ops *o, struct faults *fl)
+AIO__UNUSED static void faults_ops(aio_net_ops *o, struct faults *fl)
 {
     *o = *aio_net_sys_ops();
     o->recv = f_recv;
