@@ -11,8 +11,9 @@
  * Define AIO_STATIC as well to make every function static (single-file
  * programs).  Define AIO_DEBUG to turn misuse into assertions with a message,
  * and to count checkpoints per task.  Define AIO_NO_OS (or build with
- * -ffreestanding) for a firmware build that needs only <stddef.h> and
- * <stdint.h>; the platform then supplies the clock and the idle hook.
+ * -ffreestanding) for a firmware build that needs only <stddef.h>,
+ * <stdint.h> and <limits.h>; the platform then supplies the clock and the
+ * idle hook.
  *
  * Nothing here allocates.  Every object is owned by the caller, and all state
  * lives in an aio_loop: any number of loops, one per thread.
@@ -263,7 +264,7 @@ struct aio_task {
 #define AIO_SCOPE_CANCELLED_CAUGHT 0x02u /* this scope caught the cancellation on exit */
 #define AIO_SCOPE_SHIELD 0x04u           /* outer cancellations do not reach inside */
 #define AIO_SCOPE_ACTIVE 0x08u           /* entered and not yet exited */
-#define AIO_SCOPE_EXITED 0x10u           /* exited: scopes are single-use until re-initialised */
+#define AIO_SCOPE_EXITED 0x10u           /* exited; entering again reuses it, keeping a sticky cancel (aio_scope_init resets) */
 #define AIO_SCOPE_FAIL 0x20u             /* fail_after/fail_at: a caught cancellation becomes AIO_ETIMEDOUT */
 #define AIO_SCOPE_GROUP 0x40u            /* the scope is embedded in an aio_group */
 
@@ -616,8 +617,10 @@ struct aio_loop {
 
 /**
  * Waits for task `child` (a child of some group) to finish; rc = its result.
- * A cancel point; if the child has already finished it is a schedule point
- * only and cannot be cancelled.  rc = AIO_EINVAL for a task never spawned.
+ * A cancel point: cancellation is checked first (AIO_ECANCELED, nothing
+ * happened).  If the child has already finished, the join then completes
+ * with a schedule point that can no longer be cancelled.  rc = AIO_EINVAL
+ * for a task never spawned.
  */
 #define AIO_JOIN(rc, child) AIO_OP(rc, aio__join_begin(aio__t, (child)))
 
@@ -629,6 +632,8 @@ struct aio_loop {
  * AIO_ECANCELED if a cancellation from outside the group must propagate;
  * else 0 (also when the group's own scope caught a cancellation).  A
  * schedule point, never a cancel point: the wait cannot be cancelled.
+ * AIO_EINVAL (an assertion under AIO_DEBUG) if the group is not open in this
+ * task or scopes entered in its body were not exited.
  */
 #define AIO_GROUP_WAIT(rc, g, body_rc) AIO__GROUP_WAIT(AIO__SUSPEND_ID, rc, g, body_rc)
 #define AIO__GROUP_WAIT(id, rc, g, body_rc) \
@@ -665,7 +670,8 @@ AIO_API int aio_loop_init(aio_loop *loop, const aio_config *cfg);
  * and runs the loop until it has finished, with every task it started.
  * Returns the main task's result, or AIO_EDEADLK if every task is parked
  * with nothing that could wake one (the loop should then be discarded), or
- * AIO_EBUSY if `main` is still in use.  Must not be called from inside a task.
+ * AIO_EBUSY if `main` is still in use, or AIO_EINVAL for NULL arguments or a
+ * call from inside a task (an assertion under AIO_DEBUG).
  */
 AIO_API int aio_run(aio_loop *loop, aio_task *main, aio_fn fn, void *frame);
 
@@ -720,7 +726,8 @@ AIO_API int aio_spawn_at(aio_group *g, aio_task *child, aio_fn fn, void *frame, 
  * Cancels one task by itself (level-triggered, like a scope wrapped around
  * the whole task): its awaits fail with AIO_ECANCELED until it finishes.  A
  * task that ends with AIO_ECANCELED is not a failure of its group.  Not a
- * checkpoint.  Returns 0, or AIO_EINVAL if the task is not running.
+ * checkpoint.  Returns 0, or AIO_EINVAL if the task is not live (never
+ * spawned, or finished).
  */
 AIO_API int aio_task_cancel(aio_task *t);
 
@@ -818,7 +825,11 @@ AIO_API int aio_scope_exit(aio_task *t, aio_scope *s, int rc);
  */
 AIO_API void aio_scope_cancel(aio_scope *s, const char *reason);
 
-/** Moves the deadline of `s` (active or not); takes effect at once. */
+/**
+ * Moves the deadline of active scope `s`; takes effect at once (a deadline
+ * at or before now cancels it).  On a scope that is not active it only
+ * stores the value, which the deadline argument of aio_scope_enter replaces.
+ */
 AIO_API void aio_scope_set_deadline(aio_scope *s, aio_time deadline);
 
 /** Turns the shield of `s` on or off; takes effect at once. */
