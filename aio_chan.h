@@ -535,8 +535,8 @@ AIO_API int aio__queue_join_begin(aio_task *t, aio_queue *q);
 /* ======================================================================== */
 /* Implementation                                                            */
 /* ======================================================================== */
-#if defined(AIO_IMPLEMENTATION) && !defined(AIO_CHAN_IMPLEMENTED)
-#define AIO_CHAN_IMPLEMENTED
+#if defined(AIO_IMPLEMENTATION) && !defined(AIO__CHAN_IMPLEMENTED)
+#define AIO__CHAN_IMPLEMENTED
 
 #ifdef __cplusplus
 extern "C" {
@@ -1271,4 +1271,4 @@ AIO_IMPL int aio_gen_start(aio_group *grp, aio_gen *gen, size_t item_size, aio_f
 #ifdef __cplusplus
 }
 #endif
-#endif /* AIO_IMPLEMENTATION && !AIO_CHAN_IMPLEMENTED */
+#endif /* AIO_IMPLEMENTATION && !AIO__CHAN_IMPLEMENTED */
