@@ -1,10 +1,24 @@
 #!/bin/sh
-# Runs every test binary given on the command line and prints the total as
-# the last line: "N passed, M failed".  A binary that crashes or prints no
+# Runs every test binary (and *.sh check script) given on the command line
+# and prints the total as the last line: "N passed, M failed".  A binary that crashes or prints no
 # RESULT line counts as one failed test.
 passed=0
 failed=0
 for bin in "$@"; do
+    case "$bin" in
+    *.sh)
+        # A check script: one test, judged by its exit status.
+        if out=$(sh "$bin" 2>&1); then
+            echo "$(basename "$bin"): ok"
+            passed=$((passed + 1))
+        else
+            printf '%s\n' "$out" | sed "s|^|$(basename "$bin"): |"
+            echo "$(basename "$bin"): FAIL"
+            failed=$((failed + 1))
+        fi
+        continue
+        ;;
+    esac
     out=$("$bin" 2>&1)
     status=$?
     printf '%s\n' "$out" | grep -v '^RESULT ' | sed "s|^|$(basename "$bin"): |"
