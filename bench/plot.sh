@@ -66,6 +66,7 @@ set grid xtics ytics mytics
 set key top left box opaque
 set ylabel "ns per operation (median)"
 set yrange [1:*]
+set format y "%.0f"
 
 set title "timer arm + cancel against the number of other armed timers"
 set xlabel "other timers armed (0 drawn at 1)"
@@ -81,6 +82,7 @@ plot "$tmp/t_aio_leaf.dat" w lp lw 2 pt 7 lc rgb "#1b7837" t "aio, latest deadli
 set title "task operations against the number of tasks"
 set xlabel "tasks (runnable for yield; alive for spawn)"
 set xrange [1:3e7]
+set yrange [1:1e6] # room above the points for the key
 set xtics ("2" 2, "1k" 1000, "100k" 100000, "1M" 1000000, "10M" 10000000)
 plot "$tmp/y_aio.dat" w lp lw 2 pt 7 lc rgb "#1b7837" t "aio scheduled yield", \
      "$tmp/s_aio.dat" w lp lw 2 pt 5 lc rgb "#5aae61" dt 2 t "aio spawn, per task", \
