@@ -61,7 +61,7 @@ TEST(thousand_concurrent_clients_against_one_server)
 {
     static struct m_many m;
     int i, n = client_budget();
-    static char msgs[NCLIENTS][24];
+    static char msgs[NCLIENTS][32];
     if (n < NCLIENTS)
         printf("  (descriptor limit: scaled down to %d clients)\n", n);
     memset(&m, 0, sizeof m);
