@@ -49,8 +49,11 @@ $(BUILD)/examples/%: examples/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
 
+# Check scripts run with the suite: every public name is in docs/API.md.
+TEST_SCRIPTS ?=
+
 test: $(TEST_BIN)
-	@sh tests/run.sh $(TEST_BIN)
+	@sh tests/run.sh $(TEST_BIN) $(TEST_SCRIPTS)
 
 test-sanitize:
 	$(MAKE) test BUILD=build/$(CCNAME)-san OPT="-O1 -g -fno-omit-frame-pointer" \
@@ -83,7 +86,7 @@ test-freestanding:
 
 # The core suite with labels-as-values resume points (GCC and clang).
 test-labels:
-	$(MAKE) test BUILD=build/$(CCNAME)-labels DEFS="-DAIO_DEBUG -DAIO_USE_LABELS" TEST_SRC="$(wildcard tests/test_core*.c tests/test_scope.c tests/test_group.c)"
+	$(MAKE) test BUILD=build/$(CCNAME)-labels DEFS="-DAIO_DEBUG -DAIO_USE_LABELS" TEST_SCRIPTS= TEST_SRC="$(wildcard tests/test_core*.c tests/test_scope.c tests/test_group.c)"
 
 examples: $(EX_BIN)
 
