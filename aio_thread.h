@@ -218,6 +218,74 @@ AIO_API int aio_tevent_set(aio_tevent *e);
 #define AIO_TEVENT_WAIT(rc, e) AIO_OP(rc, aio__event_wait_begin(aio__t, &(e)->ev))
 
 /* ------------------------------------------------------------------------ */
+/* Blocking portal                                                           */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A blocking portal (anyio's BlockingPortal, asyncio's
+ * run_coroutine_threadsafe): lets threads other than the loop's run a
+ * coroutine inside the loop and wait for its result.  The portal is the
+ * frame of a serving task: initialise it with aio_portal_init, spawn
+ * aio_portal_serve over it in the loop, and call aio_portal_call from other
+ * threads.  Each call runs as a child of the portal's task group.
+ */
+typedef struct aio_portal {
+    aio_frame hdr;          /* the frame of aio_portal_serve */
+    aio_group group;        /* hosts one task per call */
+    aio_tevent stop;        /* set by aio_portal_stop from any thread */
+    aio_loop *loop;
+    pthread_mutex_t mu;     /* guards every call's done flag and `open` */
+    pthread_cond_t cv;
+    int open;               /* serving: calls are accepted */
+    int rc;
+} aio_portal;
+
+/**
+ * One call through a portal, owned by the calling thread (typically on its
+ * stack) for the duration of aio_portal_call.  It is the frame of the task
+ * that runs the coroutine.
+ */
+typedef struct aio_portal_req {
+    aio_frame hdr;
+    aio_frame *child;       /* the coroutine's frame */
+    aio_fn fn;
+    aio_portal *portal;
+    aio_task task;
+    aio_post post;          /* hands the call to the loop */
+    aio_call finished;      /* hands the result back, once the task is gone */
+    int rc;
+    int done;
+} aio_portal_req;
+
+/** Prepares `p` for `loop` (loop thread, before spawning the server).  Returns 0 or -errno. */
+AIO_API int aio_portal_init(aio_portal *p, aio_loop *loop);
+
+/**
+ * The portal's serving coroutine: spawn it over the portal (`aio_spawn(&g,
+ * &task, aio_portal_serve, &portal)`).  It accepts calls until
+ * aio_portal_stop, then waits for the calls in progress and finishes with
+ * 0.  Cancelling it cancels the calls in progress (they report
+ * AIO_ECANCELED to their callers).
+ */
+AIO_API int aio_portal_serve(aio_task *t, void *portal);
+
+/**
+ * From a thread that is not the loop's: runs fn over `frame` as a task in
+ * the loop and blocks until it finishes; returns its result.  AIO_ECLOSED if
+ * the portal is not serving: its task has not run yet (`open` is set under
+ * `mu` once it has), or it was stopped; AIO_EINVAL for NULL arguments.  The
+ * loop must keep turning until the call returns.  Calling it from the loop's own thread would deadlock.  `call`
+ * and `frame` must stay valid until it returns.
+ */
+AIO_API int aio_portal_call(aio_portal *p, aio_portal_req *call, aio_fn fn, void *frame);
+
+/**
+ * Stops the portal from any thread: no new calls are accepted, and
+ * aio_portal_serve finishes once the calls in progress have.  Returns 0.
+ */
+AIO_API int aio_portal_stop(aio_portal *p);
+
+/* ------------------------------------------------------------------------ */
 /* Files through the pool                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -547,6 +615,122 @@ AIO_IMPL int aio_tevent_set(aio_tevent *e)
     (void)e;
     return AIO_EINVAL;
 #endif
+}
+
+/* ---- blocking portal ---------------------------------------------------- */
+
+AIO_IMPL int aio_portal_init(aio_portal *p, aio_loop *loop)
+{
+    int rc;
+    if (!p || !loop)
+        return AIO_EINVAL;
+    memset(p, 0, sizeof *p);
+    p->loop = loop;
+    rc = aio_tevent_init(&p->stop, loop);
+    if (rc)
+        return rc;
+    if (pthread_mutex_init(&p->mu, NULL) != 0)
+        return AIO_EINVAL;
+    if (pthread_cond_init(&p->cv, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        return AIO_EINVAL;
+    }
+    return 0;
+}
+
+/* Marks a call finished and wakes its caller. */
+static void aio__portal_done(aio_portal *p, aio_portal_req *c, int rc)
+{
+    pthread_mutex_lock(&p->mu);
+    c->rc = rc;
+    c->done = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Loop thread, at the turn after the call's task finished: the caller may
+ * now reuse the request, which the loop no longer touches. */
+static void aio__portal_finished(aio_loop *loop, void *arg)
+{
+    aio_portal_req *c = (aio_portal_req *)arg;
+    (void)loop;
+    aio__portal_done(c->portal, c, c->rc);
+}
+
+/* The task of one call: awaits the caller's coroutine and keeps its result.
+ * It returns 0 itself, so one failing call does not cancel the others.  The
+ * caller is told one turn later, from a timer callback, because the request
+ * holds this very task, which the loop still touches as it finishes. */
+static int aio__portal_runner(aio_task *t, void *frame)
+{
+    aio_portal_req *c = (aio_portal_req *)frame;
+    int rc;
+    AIO_BEGIN(t, c);
+    AIO_AWAIT(rc, c->fn, c->child);
+    c->rc = rc;
+    aio_call_later(aio_task_loop(t), &c->finished, 0, aio__portal_finished, c);
+    AIO_END(0);
+}
+
+/* Loop thread: spawn the call's task (or refuse it). */
+static void aio__portal_spawn(aio_loop *loop, void *arg)
+{
+    aio_portal_req *c = (aio_portal_req *)arg;
+    aio_portal *p = c->portal;
+    int rc;
+    (void)loop;
+    rc = p->open ? aio_spawn(&p->group, &c->task, aio__portal_runner, c) : AIO_ECLOSED;
+    if (rc)
+        aio__portal_done(p, c, rc);
+}
+
+AIO_IMPL int aio_portal_serve(aio_task *t, void *frame)
+{
+    aio_portal *p = (aio_portal *)frame;
+    int rc;
+    AIO_BEGIN(t, p);
+    rc = aio_group_enter(t, &p->group, AIO_GROUP_ALL_SETTLED);
+    if (rc)
+        AIO_RETURN(rc);
+    pthread_mutex_lock(&p->mu);
+    p->open = 1;
+    pthread_mutex_unlock(&p->mu);
+    AIO_TEVENT_WAIT(p->rc, &p->stop);
+    pthread_mutex_lock(&p->mu);
+    p->open = 0;
+    pthread_mutex_unlock(&p->mu);
+    AIO_GROUP_WAIT(rc, &p->group, p->rc);
+    AIO_END(rc);
+}
+
+AIO_IMPL int aio_portal_call(aio_portal *p, aio_portal_req *c, aio_fn fn, void *frame)
+{
+    int rc, open;
+    if (!p || !c || !fn || !frame)
+        return AIO_EINVAL;
+    memset(c, 0, sizeof *c);
+    c->fn = fn;
+    c->child = (aio_frame *)frame;
+    c->portal = p;
+    pthread_mutex_lock(&p->mu);
+    open = p->open;
+    pthread_mutex_unlock(&p->mu);
+    if (!open)
+        return AIO_ECLOSED;
+    rc = aio_loop_post(p->loop, &c->post, aio__portal_spawn, c);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&p->mu);
+    while (!c->done)
+        pthread_cond_wait(&p->cv, &p->mu);
+    rc = c->rc;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+AIO_IMPL int aio_portal_stop(aio_portal *p)
+{
+    return aio_tevent_set(&p->stop);
 }
 
 /* ---- files ------------------------------------------------------------- */
