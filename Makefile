@@ -93,6 +93,7 @@ examples: $(EX_BIN)
 # Benchmark targets (bench, bench-peers, bench-hyperfine, bench-check,
 # bench-report) live in bench/bench.mk.
 -include bench/bench.mk
+-include mk/portability.mk
 -include mk/install.mk
 
 clean:
