@@ -19,8 +19,8 @@
  *
  * Exit detection goes through the reactor: a pidfd (Linux 5.3 and later)
  * becomes readable when the child exits; elsewhere, or when pidfd_open is
- * refused, the wait polls waitpid(pid, WNOHANG) on a timer backing off from
- * 1 ms to 50 ms.  Only our own child is ever reaped (waitpid on its pid,
+ * refused, the wait polls waitpid(pid, WNOHANG) on a timer whose interval
+ * doubles from 1 ms while below 50 ms (ending at 64 ms).  Only our own child is ever reaped (waitpid on its pid,
  * never waitpid(-1)), so other code's children are left alone.
  *
  * Cancellation: a task cancelled (or timed out) while it waits for a child
@@ -42,10 +42,10 @@
  * awaits the next one with AIO_SIGNAL_WAIT.  Repeats of one signal that
  * arrive before they are awaited coalesce into one delivery.
  *
- * Usage: include after aio.h.  In the implementation translation unit,
- * include this header before any system header (or define _GNU_SOURCE) so
- * that pidfd_open, signalfd and posix_spawn_file_actions_addchdir_np are
- * visible; without them exit waits poll, signals report AIO_EINVAL and a
+ * Usage: this header includes aio.h itself.  In the implementation
+ * translation unit, include it first, before aio.h and any system header
+ * (or define _GNU_SOURCE), so that pidfd_open, signalfd and
+ * posix_spawn_file_actions_addchdir_np are visible; without them exit waits poll, signals report AIO_EINVAL and a
  * cwd is refused with AIO_EINVAL.  Nothing here allocates.
  */
 #ifndef AIO_PROC_H
@@ -312,13 +312,18 @@ AIO_API int aio_signal_open(aio_loop *loop, aio_sigwatch *w, const int *signals,
         } \
     } while (0)
 
-/** Stops receiving: closes the signalfd and restores the thread's signal mask (pending ones are then delivered). */
+/**
+ * Stops receiving: closes the signalfd and restores the thread's signal
+ * mask.  Signals still pending in the kernel are then delivered to the
+ * thread (with their default action unless handled); ones the watcher had
+ * already read but not yet returned are dropped.
+ */
 AIO_API int aio_signal_close(aio_sigwatch *w);
 
 /**
  * trio's KeyboardInterrupt handling as a task: `scope` is cancelled (reason
- * "SIGINT") at every SIGINT the watcher receives, so the task whose scope it
- * is stops at its next checkpoint.  Spawn aio_signal_canceller over a zeroed
+ * "signal") at every signal the watcher receives (open it with SIGINT for
+ * Ctrl-C), so the task whose scope it is stops at its next checkpoint.  Spawn aio_signal_canceller over a zeroed
  * aio_signal_canceller_frame whose `w` was opened with SIGINT (or any set)
  * and whose `scope` points at the scope to cancel; it runs until cancelled.
  */
@@ -513,6 +518,8 @@ static int aio__proc_try_reap(aio_proc *p)
     pid_t r;
     if (p->reaped)
         return 1;
+    if (p->pid <= 0)
+        return AIO_EINVAL; /* never spawned: waitpid(-1 or 0) would reap someone else's child */
     do
         r = waitpid(p->pid, &st, WNOHANG);
     while (r < 0 && errno == EINTR);
