@@ -50,7 +50,7 @@ $(BUILD)/examples/%: examples/%.c $(HEADERS)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
 
 # Check scripts run with the suite: every public name is in docs/API.md.
-TEST_SCRIPTS ?=
+TEST_SCRIPTS ?= tests/check_api_docs.sh
 
 test: $(TEST_BIN)
 	@sh tests/run.sh $(TEST_BIN) $(TEST_SCRIPTS)

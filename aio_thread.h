@@ -281,7 +281,8 @@ AIO_API int aio_portal_call(aio_portal *p, aio_portal_req *call, aio_fn fn, void
 
 /**
  * Stops the portal from any thread: no new calls are accepted, and
- * aio_portal_serve finishes once the calls in progress have.  Returns 0.
+ * aio_portal_serve finishes once the calls in progress have.  Returns 0, or
+ * AIO_EINVAL where the build has no atomic operations for the wake-up.
  */
 AIO_API int aio_portal_stop(aio_portal *p);
 
