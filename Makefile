@@ -95,6 +95,7 @@ examples: $(EX_BIN)
 -include bench/bench.mk
 -include mk/portability.mk
 -include mk/install.mk
+-include mk/firmware.mk
 
 clean:
 	rm -rf build build-*
