@@ -676,9 +676,11 @@ AIO_API int aio_loop_init(aio_loop *loop, const aio_config *cfg);
 AIO_API int aio_run(aio_loop *loop, aio_task *main, aio_fn fn, void *frame);
 
 /**
- * One loop turn, for hosting aio inside another loop: fires due timers, runs
+ * One loop turn, for hosting aio inside another loop: runs callbacks posted
+ * from other threads or interrupts (aio_loop_post), fires due timers, runs
  * the tasks that were runnable at the start of the turn, and returns.  Never
- * waits.  Returns the number of tasks stepped.
+ * waits and never polls file descriptors (aio_loop_poll does).  Returns the
+ * number of tasks stepped.
  */
 AIO_API uint32_t aio_loop_step(aio_loop *loop);
 
@@ -1547,10 +1549,14 @@ static void aio__step_task(aio_loop *L, aio_task *t)
 }
 
 static void aio__fire_timers(aio_loop *L);
+static void aio__run_posts(aio_loop *L);
 
 AIO_IMPL uint32_t aio_loop_step(aio_loop *L)
 {
     uint32_t n, i;
+    /* Callbacks posted from other threads or interrupts run first, so a host
+     * that only ever calls aio_loop_step still sees them. */
+    aio__run_posts(L);
     /* Read the clock only if a timer could be due; otherwise whoever needs
      * the time this turn reads it (a clock read can cost more than a switch). */
     if (L->heap)
