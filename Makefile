@@ -9,6 +9,7 @@
 #   make test-freestanding  aio.h/aio_sync.h/aio_chan.h with -ffreestanding and AIO_NO_OS
 #   make test-labels     the core suite with labels-as-values resume points
 #   make examples        build every example
+#   make test-examples   run every example; each must exit 0
 #   make bench           benchmarks at -O2 (see bench/bench.mk for the rest)
 #
 # CC=clang works for every target.  Every test file is a separate program:
@@ -34,7 +35,7 @@ EX_BIN    := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EX_SRC))
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all demo test test-sanitize test-tsan test-release test-cxx test-freestanding test-labels examples clean
+.PHONY: all demo test test-sanitize test-tsan test-release test-cxx test-freestanding test-labels examples test-examples clean
 
 all: $(TEST_BIN) $(EX_BIN) demo
 
@@ -89,6 +90,13 @@ test-labels:
 	$(MAKE) test BUILD=build/$(CCNAME)-labels DEFS="-DAIO_DEBUG -DAIO_USE_LABELS" TEST_SCRIPTS= TEST_SRC="$(wildcard tests/test_core*.c tests/test_scope.c tests/test_group.c)"
 
 examples: $(EX_BIN)
+
+# Runs every example (stdin from /dev/null); each must exit 0 on its own.
+test-examples: $(EX_BIN)
+	@pass=0; fail=0; for e in $(EX_BIN); do \
+	    if timeout 60 ./$$e </dev/null >/dev/null 2>&1; then pass=$$((pass + 1)); \
+	    else echo "example $$e: FAIL"; fail=$$((fail + 1)); fi; \
+	done; echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 # Benchmark targets (bench, bench-peers, bench-hyperfine, bench-check,
 # bench-report) live in bench/bench.mk.
