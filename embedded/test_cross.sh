@@ -10,10 +10,22 @@
 set -u
 [ $# -eq 0 ] && set -- aarch64 armhf s390x i386
 MAKE=${MAKE:-make}
-SKIP_aarch64=""
-SKIP_armhf=""
-SKIP_s390x=""
-SKIP_i386=""
+# test_proc on aarch64, armhf and s390x: under qemu-user, posix_spawn of a
+# program that does not exist reports success (the child's exec failure is
+# not passed back through qemu's emulation of glibc's
+# clone(CLONE_VM|CLONE_VFORK)), so a_missing_program_fails_to_spawn cannot
+# see -ENOENT there.  (i386 passes it.)
+SKIP_aarch64="test_proc"
+SKIP_armhf="test_proc"
+SKIP_s390x="test_proc"
+# test_reactor, test_reactor_epoll, test_reactor_poll on i386:
+# a_signal_interrupting_the_wait_is_not_an_error hangs, because qemu-i386
+# does not interrupt a blocked epoll_wait/poll with the signal.
+# test_reactor_kqueue (the same cases in tests/reactor_cases.h over the
+# kqueue double) hangs there the same way.  The none reactor suite runs.
+# test_portal on i386: under qemu-i386 it spins until the timeout; the same
+# binary run directly on an x86-64 kernel (with the i686 loader) passes.
+SKIP_i386="test_reactor test_reactor_epoll test_reactor_kqueue test_reactor_poll test_portal"
 # arm-linux-gnueabihf-gcc 12.2 at -O1 miscompiles aio_check_cancel's
 # `return cancelled ? AIO_ECANCELED : 0`: it loads the low half of -10001
 # (movw #55535) and never sets the high half, so every pre-cancelled
@@ -32,9 +44,11 @@ for arch in "$@"; do
     i386) triple=i686-linux-gnu; qemu=qemu-i386 ;;
     *) echo "test_cross.sh: unknown arch $arch" >&2; exit 2 ;;
     esac
-    B=build/cross-$arch
     eval skip=\$SKIP_$arch
     eval opt=\$OPT_$arch
+    # The flags are in the directory name: make rebuilds on a source change
+    # only, so binaries built with other flags must not be reused.
+    B=build/cross-$arch$(echo "$opt" | tr -d ' ')
     bins=""
     for src in tests/test_*.c; do
         name=$(basename "$src" .c)

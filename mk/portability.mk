@@ -11,11 +11,12 @@
 #   make test-cross      the hosted suite (tests/test_*.c) on aarch64, armhf,
 #                        s390x (big-endian) and i386 under qemu-user.
 #                        Per-target exclusions, with their reason, are the
-#                        SKIP_<arch> lists in embedded/test_cross.sh (none).
+#                        SKIP_<arch> lists in embedded/test_cross.sh.
 #   make test-matrix     gcc and clang x -O0/-O2/-Os x c99/c11 x switch/labels
 #                        on a subset of the suite (MATRIX_TESTS in
 #                        embedded/test_matrix.sh); tcc and static musl on the
-#                        full suite; g++ (test-cxx).  -Werror throughout.
+#                        suite less TCC_SKIP / MUSL_SKIP there (with the
+#                        reasons); g++ (test-cxx).  -Werror throughout.
 #   make size            flash/RAM of a minimal firmware program on Cortex-M3
 #                        and AVR, and sizeof of the main objects on 8-, 32-
 #                        and 64-bit targets.
