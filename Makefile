@@ -104,6 +104,7 @@ test-examples: $(EX_BIN)
 -include mk/portability.mk
 -include mk/install.mk
 -include mk/firmware.mk
+-include mk/reliability.mk
 
 clean:
 	rm -rf build build-*
