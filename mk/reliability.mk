@@ -38,3 +38,51 @@ coverage:
 	    $$py tests/reliability/run_gcovr.py $(GCOVR_ARGS) --json-summary $(COV_BUILD)/coverage/summary.json >/dev/null; \
 	    python3 tests/reliability/coverage_table.py $(COV_BUILD)/coverage/summary.json; \
 	    exit $$st
+
+# ---------------------------------------------------------------------------
+#   make fuzz [FUZZ_SECONDS=60]   every libFuzzer harness tests/fuzz/fuzz_*.c
+#                        (clang -fsanitize=fuzzer,address,undefined) for
+#                        FUZZ_SECONDS each, starting from tests/fuzz/corpus;
+#                        new inputs collect in build/fuzz/corpus-<harness>,
+#                        crashes in build/fuzz/.
+#   make fuzz-smoke      each harness for a short fixed time (CI).
+#   make fuzz-replay     the corpus through the plain-C driver, built with
+#                        $(CC) (tests/test_fuzz_corpus.c also runs it in the
+#                        suite).
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE   ?= 30
+FUZZ_DIR     ?= build/fuzz
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
+FUZZ_FLAGS   ?= -std=c99 -O1 -g -DAIO_DEBUG -DFUZZ_LIBFUZZER -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all -I.
+
+.PHONY: fuzz fuzz-smoke fuzz-replay
+
+$(FUZZ_DIR)/%: tests/fuzz/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(WARN) -o $@ $< -lpthread
+
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+	    n=$$(basename $$f); mkdir -p $(FUZZ_DIR)/corpus-$$n; \
+	    echo "$$n: $(FUZZ_SECONDS) s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_DIR)/$$n- $(FUZZ_DIR)/corpus-$$n tests/fuzz/corpus \
+	        > $(FUZZ_DIR)/$$n.log 2>&1 || { tail -n 40 $(FUZZ_DIR)/$$n.log; exit 1; }; \
+	    grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' $(FUZZ_DIR)/$$n.log; \
+	    grep -E '^Done ' $(FUZZ_DIR)/$$n.log; \
+	done
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=$$(( $(FUZZ_SMOKE) / $(words $(FUZZ_SRC)) ))
+
+fuzz-replay:
+	@mkdir -p $(BUILD)/fuzz
+	@for s in $(FUZZ_SRC); do \
+	    n=$$(basename $$s .c); \
+	    $(CC) $(CFLAGS_ALL) -o $(BUILD)/fuzz/$$n $$s $(LDLIBS_ALL) || exit 1; \
+	    ./$(BUILD)/fuzz/$$n tests/fuzz/corpus/* | tail -n 2 || exit 1; \
+	done
