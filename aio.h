@@ -390,6 +390,7 @@ typedef struct aio__reactor {
     aio_task *fds[AIO_FD_BUCKETS]; /* fd waits, chained through u.q.next/prev */
     int bfd;                       /* epoll/kqueue descriptor, -1 until first use */
     int wake_rd, wake_wr;          /* eventfd (twice) or pipe ends, -1 when not armed */
+    int wakers;                    /* aio_loop_wake calls in progress (other threads) */
 #endif
     uint32_t nfds;                 /* tasks parked on fds */
     uint32_t polls;                /* backend waits so far */
@@ -2641,6 +2642,9 @@ AIO_IMPL int aio_started(aio_task *t, void *value)
 AIO__UNUSED static int aio__flag_xchg(int *p, int v) { int o; AIO__IRQ((o = *p, *p = v)); return o; }
 AIO__UNUSED static int aio__flag_load(int *p) { int v; AIO__IRQ(v = *p); return v; }
 AIO__UNUSED static void aio__flag_store(int *p, int v) { AIO__IRQ(*p = v); }
+AIO__UNUSED static int aio__sc_add(int *p, int d) { int v; AIO__IRQ(v = (*p += d)); return v; }
+AIO__UNUSED static int aio__sc_xchg(int *p, int v) { return aio__flag_xchg(p, v); }
+AIO__UNUSED static int aio__sc_load(int *p) { return aio__flag_load(p); }
 AIO__UNUSED static aio_post *aio__post_load(aio_post **p) { aio_post *v; AIO__IRQ(v = *p); return v; }
 AIO__UNUSED static aio_post *aio__post_take(aio_post **p) { aio_post *v; AIO__IRQ((v = *p, *p = NULL)); return v; }
 AIO__UNUSED static int aio__post_cas(aio_post **p, aio_post **old, aio_post *v)
@@ -2654,6 +2658,11 @@ AIO__UNUSED static int aio__post_cas(aio_post **p, aio_post **old, aio_post *v)
 AIO__UNUSED static int aio__flag_xchg(int *p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL); }
 AIO__UNUSED static int aio__flag_load(int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 AIO__UNUSED static void aio__flag_store(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+/* Sequentially consistent: aio_loop_wake and aio_loop_close use them in a
+ * store-then-load handshake on two different variables. */
+AIO__UNUSED static int aio__sc_add(int *p, int d) { return __atomic_add_fetch(p, d, __ATOMIC_SEQ_CST); }
+AIO__UNUSED static int aio__sc_xchg(int *p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+AIO__UNUSED static int aio__sc_load(int *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 AIO__UNUSED static aio_post *aio__post_load(aio_post **p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 AIO__UNUSED static aio_post *aio__post_take(aio_post **p) { return __atomic_exchange_n(p, (aio_post *)NULL, __ATOMIC_ACQUIRE); }
 AIO__UNUSED static int aio__post_cas(aio_post **p, aio_post **old, aio_post *v)
@@ -2665,6 +2674,9 @@ AIO__UNUSED static int aio__post_cas(aio_post **p, aio_post **old, aio_post *v)
 AIO__UNUSED static int aio__flag_xchg(int *p, int v) { int o = *(volatile int *)p; *(volatile int *)p = v; return o; }
 AIO__UNUSED static int aio__flag_load(int *p) { return *(volatile int *)p; }
 AIO__UNUSED static void aio__flag_store(int *p, int v) { *(volatile int *)p = v; }
+AIO__UNUSED static int aio__sc_add(int *p, int d) { return *(volatile int *)p += d; }
+AIO__UNUSED static int aio__sc_xchg(int *p, int v) { return aio__flag_xchg(p, v); }
+AIO__UNUSED static int aio__sc_load(int *p) { return aio__flag_load(p); }
 #endif
 
 /* An fd wait is encoded in the parked frame's wait pointer: fd * 4 + direction. */
@@ -3290,14 +3302,21 @@ AIO_IMPL void aio_loop_wake(aio_loop *L)
 {
     aio__reactor *R = &L->reactor;
 #if AIO__BACKEND != AIO__BE_NONE
+    /* Counted in `wakers` so aio_loop_close never closes the descriptor
+     * under a write (or lets the number be reused before it). */
+    aio__sc_add(&R->wakers, 1);
     /* Only the first wake since the loop last drained writes: coalescing. */
-    if (aio__flag_xchg(&R->wake_pending, 1) == 0 && R->wake_wr >= 0) {
-        int saved = errno; /* callable from a signal handler */
-        uint64_t one = 1;
-        ssize_t w = write(R->wake_wr, &one, R->wake_wr == R->wake_rd ? sizeof one : 1);
-        (void)w; /* a full pipe is already readable */
-        errno = saved;
+    if (aio__flag_xchg(&R->wake_pending, 1) == 0) {
+        int wr = aio__sc_load(&R->wake_wr);
+        if (wr >= 0) {
+            int saved = errno; /* callable from a signal handler */
+            uint64_t one = 1;
+            ssize_t w = write(wr, &one, wr == R->wake_rd ? sizeof one : 1);
+            (void)w; /* a full pipe is already readable */
+            errno = saved;
+        }
     }
+    aio__sc_add(&R->wakers, -1);
 #else
     aio__flag_store(&R->wake_pending, 1);
 #endif
@@ -3308,12 +3327,20 @@ AIO_IMPL int aio_loop_close(aio_loop *L)
     int busy = L->reactor.nfds != 0;
 #if AIO__BACKEND != AIO__BE_NONE
     aio__reactor *R = &L->reactor;
+    int wr = aio__sc_xchg(&R->wake_wr, -1);
+    /* A thread still inside aio_loop_wake may hold the old descriptor. */
+    while (aio__sc_load(&R->wakers) != 0) {
+        struct timespec ts;
+        ts.tv_sec = 0;
+        ts.tv_nsec = 10000;
+        nanosleep(&ts, NULL);
+    }
     aio__be_close(L);
     if (R->wake_rd >= 0)
         close(R->wake_rd);
-    if (R->wake_wr >= 0 && R->wake_wr != R->wake_rd)
-        close(R->wake_wr);
-    R->wake_rd = R->wake_wr = -1;
+    if (wr >= 0 && wr != R->wake_rd)
+        close(wr);
+    R->wake_rd = -1;
 #endif
     L->reactor.wake_armed = 0;
     return busy ? AIO_EBUSY : 0;
