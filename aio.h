@@ -1075,8 +1075,11 @@ AIO_API int aio_loop_post(aio_loop *loop, aio_post *node, void (*cb)(aio_loop *l
 
 /**
  * Closes the loop's OS descriptors (backend, wake path).  Only closes: it is
- * the way to drop a loop inherited across fork().  Returns 0, or AIO_EBUSY if
- * tasks were still parked on fds (they stay parked; do not run the loop again).
+ * the way to drop a loop inherited across fork().  A thread that is inside
+ * aio_loop_wake (or aio_loop_post) at that moment is waited for, so the wake
+ * descriptor is never closed under its write; threads must not wake or post
+ * after the call returns.  Returns 0, or AIO_EBUSY if tasks were still parked
+ * on fds (they stay parked; do not run the loop again).
  */
 AIO_API int aio_loop_close(aio_loop *loop);
 
