@@ -101,10 +101,7 @@ test-examples: $(EX_BIN)
 # Benchmark targets (bench, bench-peers, bench-hyperfine, bench-check,
 # bench-report) live in bench/bench.mk.
 -include bench/bench.mk
--include mk/portability.mk
--include mk/install.mk
--include mk/firmware.mk
--include mk/reliability.mk
+-include $(sort $(wildcard mk/*.mk))
 
 clean:
 	rm -rf build build-*
