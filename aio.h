@@ -418,6 +418,7 @@ struct aio_loop {
     uint64_t steps;                /* task steps so far */
     aio__reactor reactor;          /* I/O reactor (fd waits, wake path) */
     aio_hold *holds;               /* held locks (aio_hold), broken if their owner finishes */
+    uint32_t ntasks;               /* live tasks: spawned or started, not yet finished */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -1099,6 +1100,27 @@ AIO_API void aio_dump(const aio_loop *loop, void (*out)(void *ctx, const char *t
 /** aio_dump to stderr. */
 AIO_API void aio_dump_stderr(const aio_loop *loop);
 #endif
+
+/**
+ * What a loop holds right now, for leak checks (a long-running program
+ * compares a snapshot taken at the end with one taken at the start).
+ */
+typedef struct aio_stats {
+    uint32_t tasks;    /* live tasks: spawned (or started with AIO_START, or run by aio_run) and not finished */
+    uint32_t ready;    /* tasks in the run queue */
+    uint32_t timers;   /* armed timers: sleeps, scope deadlines, aio_call callbacks */
+    uint32_t fd_waits; /* tasks parked on a descriptor */
+    uint32_t holds;    /* locks held (each aio_lock a task holds) */
+    uint32_t cancels;  /* cancelled scopes still active, plus cancelled live tasks */
+    uint64_t turns;    /* loop turns so far */
+    uint64_t steps;    /* task steps so far */
+} aio_stats;
+
+/**
+ * Fills `*st` from `loop`.  Never suspends; O(1) plus one step per held
+ * lock.  Callable from a task of the loop or from outside it.
+ */
+AIO_API void aio_loop_stats(const aio_loop *loop, aio_stats *st);
 
 /* ------------------------------------------------------------------------ */
 /* Internals used by the macros                                              */
@@ -2264,6 +2286,7 @@ AIO_IMPL int aio_spawn_at(aio_group *g, aio_task *c, aio_fn fn, void *frame, con
     aio__task_setup(c, g, fn, frame, file, line);
     c->scope = &g->scope;
     aio__live_link(g, c);
+    L->ntasks++;
     aio__enqueue(L, c);
     return 0;
 }
@@ -2334,6 +2357,7 @@ static void aio__group_maybe_done(aio_group *g)
 static void aio__task_finish(aio_loop *L, aio_task *t, int rc)
 {
     aio_group *g = t->group;
+    L->ntasks--;
     AIO__ASSERT(L, !t->scope || t->scope->owner != t,
                 "task finished inside a scope or group it did not exit (a group left with live children?)");
     /* Release builds: exit forgotten scopes so no deadline timer outlives
@@ -2563,6 +2587,7 @@ AIO_IMPL int aio__start_begin(aio_task *t, aio_group *g, aio_task *c, aio_fn fn,
     c->sib_prev = t;      /* the starter */
     c->sib_next = (aio_task *)(void *)value_out;
     g->pending_starts++;
+    L->ntasks++;
     aio__enqueue(L, c);
     t->top->wait.ptr = c;
     aio__park(t, AIO__WAIT_START, c);
@@ -3548,6 +3573,21 @@ AIO_IMPL void aio_dump(const aio_loop *L, void (*out)(void *, const char *), voi
     aio__put_num(out, ctx, L->nheap);
     out(ctx, "\n");
     aio__dump_group(L, &L->root, 0, out, ctx);
+}
+
+AIO_IMPL void aio_loop_stats(const aio_loop *L, aio_stats *st)
+{
+    const aio_hold *h;
+    st->tasks = L->ntasks;
+    st->ready = L->nready;
+    st->timers = L->nheap;
+    st->fd_waits = L->reactor.nfds;
+    st->holds = 0;
+    for (h = L->holds; h; h = h->next)
+        st->holds++;
+    st->cancels = L->ncancel;
+    st->turns = L->turns;
+    st->steps = L->steps;
 }
 
 #if AIO__HOSTED
