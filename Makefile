@@ -9,7 +9,7 @@
 #   make test-freestanding  aio.h/aio_sync.h/aio_chan.h with -ffreestanding and AIO_NO_OS
 #   make test-labels     the core suite with labels-as-values resume points
 #   make examples        build every example
-#   make test-examples   run every example; each must exit 0
+#   make test-examples   run every example and check its output
 #   make bench           benchmarks at -O2 (see bench/bench.mk for the rest)
 #
 # CC=clang works for every target.  Every test file is a separate program:
@@ -91,12 +91,10 @@ test-labels:
 
 examples: $(EX_BIN)
 
-# Runs every example (stdin from /dev/null); each must exit 0 on its own.
+# Runs every example and checks its output against examples/expected/<name>.txt
+# (format: examples/check_output.sh); each must also exit 0.
 test-examples: $(EX_BIN)
-	@pass=0; fail=0; for e in $(EX_BIN); do \
-	    if timeout 60 ./$$e </dev/null >/dev/null 2>&1; then pass=$$((pass + 1)); \
-	    else echo "example $$e: FAIL"; fail=$$((fail + 1)); fi; \
-	done; echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+	@sh examples/check_output.sh $(EX_BIN)
 
 # Benchmark targets (bench, bench-peers, bench-hyperfine, bench-check,
 # bench-report) live in bench/bench.mk.
