@@ -682,7 +682,8 @@ AIO_API int aio_run(aio_loop *loop, aio_task *main, aio_fn fn, void *frame);
  * from other threads or interrupts (aio_loop_post), fires due timers, runs
  * the tasks that were runnable at the start of the turn, and returns.  Never
  * waits and never polls file descriptors (aio_loop_poll does).  Returns the
- * number of tasks stepped.
+ * number of tasks stepped.  Not from inside a task (an assertion under
+ * AIO_DEBUG).
  */
 AIO_API uint32_t aio_loop_step(aio_loop *loop);
 
@@ -802,6 +803,12 @@ AIO_API int aio_move_on_at(aio_task *t, aio_scope *s, aio_time when);
 AIO_API int aio_fail_after(aio_task *t, aio_scope *s, aio_time duration);
 /** trio fail_at: as move_on_at, but a caught cancellation exits with AIO_ETIMEDOUT. */
 AIO_API int aio_fail_at(aio_task *t, aio_scope *s, aio_time when);
+/*
+ * These four and aio_cleanup_enter reset `s` before entering it, so `s`
+ * need not be initialised; but it must not be active: entering a scope again
+ * before aio_scope_exit is misuse (an assertion under AIO_DEBUG, then
+ * AIO_EBUSY; release builds do not check).
+ */
 
 /**
  * Safe async cleanup: enters `s` shielded from every outer cancellation, with
@@ -1023,9 +1030,9 @@ AIO_API uint32_t aio_notify_closing(aio_loop *loop, int fd);
  * deadline and not at all while tasks are runnable, wakes the tasks whose fds
  * are ready, runs posted callbacks, then runs one aio_loop_step.  The wait is
  * real time even on a virtual clock (which never moves by itself here).
- * Returns the number of tasks stepped, AIO_EINVAL for a negative timeout, or
- * AIO_EDEADLK when asked to wait forever with nothing that could ever wake a
- * task.  Not from inside a task.
+ * Returns the number of tasks stepped, AIO_EINVAL for a negative timeout or
+ * a call from inside a task (an assertion under AIO_DEBUG), or AIO_EDEADLK
+ * when asked to wait forever with nothing that could ever wake a task.
  */
 AIO_API int aio_loop_poll(aio_loop *loop, aio_time timeout);
 
@@ -1580,6 +1587,7 @@ static void aio__run_posts(aio_loop *L);
 AIO_IMPL uint32_t aio_loop_step(aio_loop *L)
 {
     uint32_t n, i;
+    AIO__ASSERT(L, L->current == NULL, "aio_loop_step called from inside a task");
     /* Callbacks posted from other threads or interrupts run first, so a host
      * that only ever calls aio_loop_step still sees them. */
     aio__run_posts(L);
@@ -1853,11 +1861,34 @@ AIO_IMPL int aio_scope_enter(aio_task *t, aio_scope *s, aio_time deadline)
     return 0;
 }
 
+#ifdef AIO_DEBUG
+/* Misuse check of the entry helpers below, which reset `s` first: is `s`
+ * still active in `t`'s scope chain?  Reads nothing of `s` itself, which
+ * may be uninitialised. */
+static int aio__scope_reentered(aio_task *t, const aio_scope *s)
+{
+    const aio_scope *p;
+    for (p = t->scope; p; p = p->parent) {
+        if (p == s) {
+            AIO__ASSERT(aio_task_loop(t), 0, "aio_move_on_after/at, aio_fail_after/at, aio_cleanup_enter: "
+                                             "scope is already active (entered again before aio_scope_exit)");
+            return 1;
+        }
+    }
+    return 0;
+}
+#define AIO__SCOPE_REENTERED(t, s) aio__scope_reentered((t), (s))
+#else
+#define AIO__SCOPE_REENTERED(t, s) 0
+#endif
+
 static int aio__enter_rel(aio_task *t, aio_scope *s, aio_time d, uint8_t extra)
 {
     int rc;
     if (!t || !s || d < 0)
         return AIO_EINVAL;
+    if (AIO__SCOPE_REENTERED(t, s))
+        return AIO_EBUSY;
     aio_scope_init(s);
     s->flags = extra;
     rc = aio_scope_enter(t, s, aio__after(aio_task_loop(t), d));
@@ -1868,6 +1899,8 @@ static int aio__enter_abs(aio_task *t, aio_scope *s, aio_time when, uint8_t extr
 {
     if (!t || !s)
         return AIO_EINVAL;
+    if (AIO__SCOPE_REENTERED(t, s))
+        return AIO_EBUSY;
     aio_scope_init(s);
     s->flags = extra;
     return aio_scope_enter(t, s, when);
@@ -1914,7 +1947,9 @@ AIO_IMPL int aio_scope_exit(aio_task *t, aio_scope *s, int rc)
         return AIO_EINVAL;
     L = aio_task_loop(t);
     AIO__ASSERT(L, (s->flags & AIO_SCOPE_ACTIVE), "aio_scope_exit: scope is not active (exited twice, or never entered)");
-    AIO__ASSERT(L, t->scope == s, "aio_scope_exit: scopes must be exited innermost first");
+    AIO__ASSERT(L, !(s->flags & AIO_SCOPE_ACTIVE) || s->owner == t, "aio_scope_exit: the scope was entered by another task");
+    AIO__ASSERT(L, t->scope == s || ((s->flags & AIO_SCOPE_ACTIVE) && s->owner != t),
+                "aio_scope_exit: scopes must be exited innermost first");
     AIO__ASSERT(L, !(s->flags & AIO_SCOPE_GROUP), "aio_scope_exit: a group's scope is left with AIO_GROUP_WAIT");
     if (!(s->flags & AIO_SCOPE_ACTIVE) || t->scope != s || (s->flags & AIO_SCOPE_GROUP))
         return AIO_EINVAL;
@@ -2536,7 +2571,8 @@ AIO_IMPL int aio__group_wait_begin(aio_task *t, aio_group *g, int body_rc)
         return AIO_EINVAL;
     L = aio_task_loop(t);
     AIO__ASSERT(L, g->state == AIO_GROUP_OPEN, "AIO_GROUP_WAIT: group is not open (waited twice, or never entered)");
-    AIO__ASSERT(L, g->state != AIO_GROUP_OPEN || t->scope == &g->scope,
+    AIO__ASSERT(L, g->state != AIO_GROUP_OPEN || g->scope.owner == t, "AIO_GROUP_WAIT: the group was entered by another task");
+    AIO__ASSERT(L, g->state != AIO_GROUP_OPEN || g->scope.owner != t || t->scope == &g->scope,
                 "AIO_GROUP_WAIT: scopes entered inside the group body were not exited");
     if (g->state != AIO_GROUP_OPEN || g->scope.owner != t || t->scope != &g->scope)
         return AIO_EINVAL;
@@ -3258,7 +3294,7 @@ AIO_IMPL int aio_loop_poll(aio_loop *L, aio_time timeout)
     aio_time now, dl;
     int rc;
     AIO__ASSERT(L, L->current == NULL, "aio_loop_poll called from inside a task");
-    if (timeout < 0)
+    if (timeout < 0 || L->current)
         return AIO_EINVAL;
     now = aio_loop_update_time(L);
     dl = L->heap ? L->heap->deadline : AIO_TIME_INF;
