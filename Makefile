@@ -50,8 +50,9 @@ $(BUILD)/examples/%: examples/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
 
-# Check scripts run with the suite: every public name is in docs/API.md.
-TEST_SCRIPTS ?= tests/check_api_docs.sh
+# Check scripts run with the suite: every public name is in docs/API.md;
+# every assertion message of the headers is tested by tests/test_misuse.c.
+TEST_SCRIPTS ?= tests/check_api_docs.sh tests/check_misuse_coverage.sh
 
 test: $(TEST_BIN)
 	@sh tests/run.sh $(TEST_BIN) $(TEST_SCRIPTS)
