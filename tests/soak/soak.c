@@ -14,6 +14,8 @@
  * (sleepers under random deadlines, call_later armed, moved and cancelled)
  * and channel churn (producers and consumers over a channel of random
  * capacity, with deadlines, cancels and the three ways of closing it).
+ * Sessions take a permit of a bounded semaphore around connect, and some
+ * hold a lock for a moment (never two at once).
  *
  * Accounting is exact, cancelled operations included (a cancelled
  * write_all reports how much it wrote; a cancelled read, send or receive
@@ -24,7 +26,8 @@
  *  - client bytes echoed <= server bytes written <= server bytes read <=
  *    client bytes sent;
  *  - over each channel round, every item sent is received exactly once;
- *  - every call_later armed fires or is cancelled, no sleep ends early.
+ *  - every call_later armed fires or is cancelled, no sleep ends early;
+ *  - the lock is free and every semaphore permit back at the end.
  * After SECONDS of wall-clock time everything stops gracefully, and the
  * descriptors open, the loop's live tasks, armed timers, fd waits and held
  * locks must be back to their baseline, and the resident set size within
@@ -115,6 +118,7 @@ static struct {
     uint64_t srv_in, srv_out, srv_handlers, srv_aborts, srv_cancels;
     uint64_t clean, deadline_move_on, deadline_fail_after, chaos_cancels, abrupt, peer_aborted, cut_by_stop;
     uint64_t corrupt, duplicated, lost, unexpected;
+    uint64_t lock_holds, lock_shared, permit_waits;
     /* timers */
     uint64_t sleeps, sleep_deadlines, sleep_early, sleeper_cancels;
     uint64_t call_arms, call_moves, call_fires, call_cancels, call_errors;
@@ -253,6 +257,13 @@ struct client {
 };
 
 static struct client cl[MAX_CLIENTS];
+
+/* At most CONNECTING connects in progress at once; a lock some sessions hold
+ * for a moment (while it is held, lock_held is set: never twice). */
+#define CONNECTING 64
+static aio_sem connect_sem;
+static aio_lock big_lock;
+static int lock_held;
 static aio_task ct[MAX_CLIENTS];
 
 static int writer_fn(aio_task *t, void *frame)
@@ -359,10 +370,16 @@ static int client_fn(aio_task *t, void *frame)
         aio_move_on_after(t, &c->sc, (aio_time)rnd_span(AIO_MS(1), AIO_SEC(3)));
     else
         aio_fail_after(t, &c->sc, (aio_time)rnd_span(AIO_MS(1), AIO_SEC(3)));
+    if (connect_sem.value == 0)
+        st.permit_waits++;
+    AIO_SEM_ACQUIRE(rc, &connect_sem);
+    if (rc < 0)
+        goto out;
     aio_scope_init(&c->csc);
     aio_fail_after(t, &c->csc, AIO_SEC(10));
     AIO_TCP_CONNECT(rc, &c->op, &c->s, "127.0.0.1", port);
     rc = aio_scope_exit(t, &c->csc, rc);
+    aio_sem_release(&connect_sem);
     if (rc < 0) {
         if (rc != AIO_ECANCELED)
             c->conn_err = rc;
@@ -375,6 +392,20 @@ static int client_fn(aio_task *t, void *frame)
         a.len = sl;
         c->lport = aio_sockaddr_port(&a) & 0xffff;
         server_aborted[c->lport] = 0;
+    }
+    if (rnd(8) == 0) {
+        AIO_LOCK_ACQUIRE(rc, &big_lock);
+        if (rc < 0)
+            goto out;
+        if (lock_held)
+            st.lock_shared++;
+        lock_held = 1;
+        st.lock_holds++;
+        AIO_SLEEP(rc, (aio_time)rnd_span(0, AIO_US(500)));
+        lock_held = 0;
+        aio_lock_release(t, &big_lock);
+        if (rc < 0)
+            goto out;
     }
     c->w.c = c;
     c->r.c = c;
@@ -870,6 +901,8 @@ static int main_fn(aio_task *t, void *frame)
         AIO_RETURN(rc);
     }
     port = lst.port;
+    aio_bsem_init(&connect_sem, CONNECTING);
+    aio_lock_init(&big_lock);
     aio_server_init(&srv, &lst, pool, (uint32_t)cfg_clients + 16, sizeof pool[0], echo_handler);
     aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
     aio_spawn(&f->g, &f->server_t, aio_server_serve, &srv);
@@ -891,6 +924,8 @@ static int main_fn(aio_task *t, void *frame)
         if (rss_warm < 0 && now >= cfg_warmup) {
             rss_warm = r;
             progress("warm");
+            if (now >= f->next_report)
+                f->next_report += f->interval;
         }
         if (now >= cfg_seconds)
             break;
@@ -1031,6 +1066,8 @@ int main(int argc, char **argv)
            (unsigned long long)st.clean, (unsigned long long)st.cut_by_stop, (unsigned long long)st.deadline_move_on,
            (unsigned long long)st.deadline_fail_after, (unsigned long long)st.chaos_cancels,
            (unsigned long long)st.abrupt, (unsigned long long)st.peer_aborted);
+    printf("  sync            %llu lock holds, %llu sessions waited for a connect permit\n",
+           (unsigned long long)st.lock_holds, (unsigned long long)st.permit_waits);
     printf("  server          %llu handlers, %llu dropped connections, %llu handlers cancelled by chaos\n",
            (unsigned long long)st.srv_handlers, (unsigned long long)st.srv_aborts, (unsigned long long)st.srv_cancels);
     printf("  timers          %llu sleeps, %llu sleeps cut by deadlines, %llu sleepers cancelled;\n"
@@ -1066,6 +1103,10 @@ int main(int argc, char **argv)
     check(st.call_errors == 0 && st.call_arms == st.call_fires + st.call_cancels,
           "every call_later fired or was cancelled once", "%lld armed, %lld fired or cancelled",
           (long long)st.call_arms, (long long)(st.call_fires + st.call_cancels));
+    check(st.lock_shared == 0 && !aio_lock_locked(&big_lock) && !big_lock.broken && big_lock.waiters.len == 0 &&
+              connect_sem.value == CONNECTING && connect_sem.waiters.len == 0,
+          "the lock was never shared and is free; every connect permit is back", "%lld times shared, %lld permits",
+          (long long)st.lock_shared, (long long)connect_sem.value);
     check(st.sleep_early == 0, "no sleep ended early", "%lld early%.0lld", (long long)st.sleep_early, 0);
     check(stats_end.tasks == stats_start.tasks, "live tasks back to baseline", "%lld at the end, %lld at the start",
           stats_end.tasks, stats_start.tasks);
