@@ -11,9 +11,10 @@
  *                     await s.send(f"GET {i}\n".encode()); results[i] = await s.receive()
  *     # errors are recorded per request, the batch goes on
  *
- * It starts its own server: request i is answered after i * 45 ms, so the
- * slow ones hit the 200 ms deadline; one request goes to a closed port and
- * is refused.  Run without arguments; it exits after about half a second.
+ * It starts its own server: requests 0..4 are answered after i * 30 ms and
+ * the rest after 400 ms, so those slow ones hit the 200 ms deadline; one
+ * request goes to a closed port and is refused.  Run without arguments; it
+ * exits after about half a second.
  */
 #define AIO_IMPLEMENTATION
 #include "aio_net.h"
@@ -22,7 +23,7 @@
 
 #define N 9
 
-/* ---- the local server: "GET i\n" -> "item i\n" after i * 45 ms ----------- */
+/* ---- the local server: "GET i\n" -> "item i\n" after i * 30 ms or 400 ms -- */
 
 struct conn {
     aio_conn conn;
@@ -40,7 +41,7 @@ static int serve_one(aio_task *t, void *frame)
     AIO_STREAM_READ_LINE(rc, &f->conn.stream, sizeof f->buf);
     if (rc < 0 || sscanf(aio_stream_line(&f->conn.stream), "GET %d", &f->i) != 1)
         AIO_RETURN(0);
-    AIO_SLEEP(rc, AIO_MS(45) * f->i);
+    AIO_SLEEP(rc, f->i < 5 ? AIO_MS(30) * f->i : AIO_MS(400));
     if (rc < 0)
         AIO_RETURN(rc);
     snprintf(f->reply, sizeof f->reply, "item %d\n", f->i);
