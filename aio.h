@@ -980,6 +980,84 @@ AIO_API uint32_t aio_lot_repark(aio_lot *from, aio_lot *to, uint32_t n);
  *    on.
  */
 
+/*
+ * Syscall hooks.  Every system call the reactor and the wake path make here,
+ * and every one aio_net.h, aio_proc.h and aio_thread.h make, is spelled
+ * through a macro AIO_SYS_<name> that defaults to the function itself, so a
+ * build that does not define them compiles the plain calls (no cost, no
+ * global).  A program (a fault-injection test, a tracer) defines some of them
+ * before including the headers in its implementation translation unit, each
+ * to a function with the same signature and the same error convention
+ * (-1 and errno, or an error number for posix_spawnp and the pthread calls):
+ *
+ *     #define AIO_SYS_read my_read      // ssize_t my_read(int, void *, size_t)
+ *     #define AIO_IMPLEMENTATION
+ *     #include "aio_net.h"
+ *
+ * The hookable calls, by header:
+ *   aio.h        AIO_SYS_epoll_create1 AIO_SYS_epoll_ctl AIO_SYS_epoll_wait
+ *                AIO_SYS_kqueue AIO_SYS_kevent AIO_SYS_poll AIO_SYS_eventfd
+ *                AIO_SYS_pipe AIO_SYS_fcntl AIO_SYS_read AIO_SYS_write
+ *                AIO_SYS_close
+ *   aio_net.h    AIO_SYS_socket AIO_SYS_bind AIO_SYS_listen AIO_SYS_accept
+ *                AIO_SYS_connect AIO_SYS_recv AIO_SYS_send AIO_SYS_recvfrom
+ *                AIO_SYS_sendto AIO_SYS_getsockopt AIO_SYS_setsockopt
+ *                AIO_SYS_getsockname AIO_SYS_shutdown AIO_SYS_unlink (and
+ *                fcntl, read, write, close above)
+ *   aio_proc.h   AIO_SYS_posix_spawnp AIO_SYS_posix_spawn_file_actions_init
+ *                AIO_SYS_posix_spawn_file_actions_adddup2
+ *                AIO_SYS_posix_spawn_file_actions_addopen
+ *                AIO_SYS_posix_spawn_file_actions_addchdir_np
+ *                AIO_SYS_posix_spawnattr_init AIO_SYS_waitpid AIO_SYS_kill
+ *                AIO_SYS_pidfd_open (pid, flags; Linux) AIO_SYS_signalfd
+ *                AIO_SYS_pthread_sigmask (and pipe, fcntl, read, write, close)
+ *   aio_thread.h AIO_SYS_pthread_create AIO_SYS_pthread_join
+ *                AIO_SYS_pthread_mutex_init AIO_SYS_pthread_cond_init
+ *                AIO_SYS_open AIO_SYS_pread AIO_SYS_pwrite (and close)
+ * A hook may be called from the loop's thread, from pool workers (the file
+ * jobs, the wake write of aio_loop_post) and from a signal handler (the wake
+ * write of aio_loop_wake), so it must be thread-safe and keep errno as the
+ * real call would.  aio_net.h's per-object aio_net_ops table stays the way
+ * to change one stream's calls; its default table calls the macros.  A hook
+ * that fails close() should still release the descriptor, as Linux does.
+ */
+#ifndef AIO_SYS_epoll_create1
+#define AIO_SYS_epoll_create1 epoll_create1
+#endif
+#ifndef AIO_SYS_epoll_ctl
+#define AIO_SYS_epoll_ctl epoll_ctl
+#endif
+#ifndef AIO_SYS_epoll_wait
+#define AIO_SYS_epoll_wait epoll_wait
+#endif
+#ifndef AIO_SYS_kqueue
+#define AIO_SYS_kqueue kqueue
+#endif
+#ifndef AIO_SYS_kevent
+#define AIO_SYS_kevent kevent
+#endif
+#ifndef AIO_SYS_poll
+#define AIO_SYS_poll poll
+#endif
+#ifndef AIO_SYS_eventfd
+#define AIO_SYS_eventfd eventfd
+#endif
+#ifndef AIO_SYS_pipe
+#define AIO_SYS_pipe pipe
+#endif
+#ifndef AIO_SYS_fcntl
+#define AIO_SYS_fcntl fcntl
+#endif
+#ifndef AIO_SYS_read
+#define AIO_SYS_read read
+#endif
+#ifndef AIO_SYS_write
+#define AIO_SYS_write write
+#endif
+#ifndef AIO_SYS_close
+#define AIO_SYS_close close
+#endif
+
 /** Readiness directions. */
 #define AIO_READABLE 1u
 #define AIO_WRITABLE 2u
@@ -2864,7 +2942,7 @@ static void aio__wake_drain(aio_loop *L)
 {
     aio__reactor *R = &L->reactor;
     char buf[64];
-    while (read(R->wake_rd, buf, sizeof buf) > 0) {
+    while (AIO_SYS_read(R->wake_rd, buf, sizeof buf) > 0) {
     }
     aio__flag_xchg(&R->wake_pending, 0);
 }
@@ -2927,8 +3005,8 @@ static const aio_waiter aio__fd_waiter = { aio__fd_abort };
 /* Sets the descriptor non-blocking and close-on-exec. */
 AIO__UNUSED static int aio__fd_setup(int fd)
 {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+    int fl = AIO_SYS_fcntl(fd, F_GETFL);
+    if (fl < 0 || AIO_SYS_fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || AIO_SYS_fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
         return -errno;
     return 0;
 }
@@ -2942,7 +3020,7 @@ static int aio__be_open(aio_loop *L)
 {
     if (L->reactor.bfd >= 0)
         return 0;
-    L->reactor.bfd = epoll_create1(EPOLL_CLOEXEC);
+    L->reactor.bfd = AIO_SYS_epoll_create1(EPOLL_CLOEXEC);
     return L->reactor.bfd < 0 ? -errno : 0;
 }
 
@@ -2957,12 +3035,12 @@ static int aio__be_update(aio_loop *L, int fd, unsigned old, unsigned now)
     ev.events = ((now & AIO_READABLE) ? (uint32_t)EPOLLIN : 0u) | ((now & AIO_WRITABLE) ? (uint32_t)EPOLLOUT : 0u);
     ev.data.fd = fd;
     op = !old ? EPOLL_CTL_ADD : !now ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
-    if (epoll_ctl(L->reactor.bfd, op, fd, &ev) == 0)
+    if (AIO_SYS_epoll_ctl(L->reactor.bfd, op, fd, &ev) == 0)
         return 0;
     if (op == EPOLL_CTL_ADD && errno == EPERM)
         return AIO__ALWAYS_READY; /* regular files, directories: always ready */
     if (op == EPOLL_CTL_ADD && errno == EEXIST) /* left over from a close without notify */
-        return epoll_ctl(L->reactor.bfd, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : -errno;
+        return AIO_SYS_epoll_ctl(L->reactor.bfd, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : -errno;
     if (op == EPOLL_CTL_DEL && (errno == EBADF || errno == ENOENT))
         return 0; /* closed already: the kernel dropped it */
     return -errno;
@@ -2973,7 +3051,7 @@ static int aio__be_wait(aio_loop *L, aio_time timeout)
     aio__reactor *R = &L->reactor;
     struct epoll_event ev[AIO__BATCH];
     int n, i;
-    n = epoll_wait(R->bfd, ev, AIO__BATCH, aio__timeout_ms(timeout));
+    n = AIO_SYS_epoll_wait(R->bfd, ev, AIO__BATCH, aio__timeout_ms(timeout));
     if (n < 0) {
         if (errno != EINTR)
             return -errno;
@@ -3002,7 +3080,7 @@ static int aio__be_wait(aio_loop *L, aio_time timeout)
 static void aio__be_close(aio_loop *L)
 {
     if (L->reactor.bfd >= 0)
-        close(L->reactor.bfd);
+        AIO_SYS_close(L->reactor.bfd);
     L->reactor.bfd = -1;
 }
 
@@ -3014,12 +3092,12 @@ static int aio__be_open(aio_loop *L)
     int rc;
     if (L->reactor.bfd >= 0)
         return 0;
-    L->reactor.bfd = kqueue();
+    L->reactor.bfd = AIO_SYS_kqueue();
     if (L->reactor.bfd < 0)
         return -errno;
-    rc = fcntl(L->reactor.bfd, F_SETFD, FD_CLOEXEC) < 0 ? -errno : 0;
+    rc = AIO_SYS_fcntl(L->reactor.bfd, F_SETFD, FD_CLOEXEC) < 0 ? -errno : 0;
     if (rc) {
-        close(L->reactor.bfd);
+        AIO_SYS_close(L->reactor.bfd);
         L->reactor.bfd = -1;
     }
     return rc;
@@ -3038,7 +3116,7 @@ static int aio__be_update(aio_loop *L, int fd, unsigned old, unsigned now)
         EV_SET(&ch[n], (uintptr_t)fd, EVFILT_WRITE, (now & AIO_WRITABLE) ? EV_ADD : EV_DELETE, 0, 0, NULL);
         n++;
     }
-    if (n == 0 || kevent(L->reactor.bfd, ch, n, NULL, 0, NULL) == 0)
+    if (n == 0 || AIO_SYS_kevent(L->reactor.bfd, ch, n, NULL, 0, NULL) == 0)
         return 0;
     if ((now & ~old) == 0 && (errno == ENOENT || errno == EBADF))
         return 0; /* removal of a knote the kernel already dropped with its fd */
@@ -3056,7 +3134,7 @@ static int aio__be_wait(aio_loop *L, aio_time timeout)
         ts.tv_nsec = (long)(timeout % 1000000000);
         tp = &ts;
     }
-    n = kevent(R->bfd, NULL, 0, ev, AIO__BATCH, tp);
+    n = AIO_SYS_kevent(R->bfd, NULL, 0, ev, AIO__BATCH, tp);
     if (n < 0) {
         if (errno != EINTR)
             return -errno;
@@ -3079,7 +3157,7 @@ static int aio__be_wait(aio_loop *L, aio_time timeout)
 static void aio__be_close(aio_loop *L)
 {
     if (L->reactor.bfd >= 0)
-        close(L->reactor.bfd);
+        AIO_SYS_close(L->reactor.bfd);
     L->reactor.bfd = -1;
 }
 
@@ -3124,7 +3202,7 @@ static int aio__be_wait(aio_loop *L, aio_time timeout)
             who[n++] = t;
         }
     }
-    r = poll(pfd, n, aio__timeout_ms(timeout));
+    r = AIO_SYS_poll(pfd, n, aio__timeout_ms(timeout));
     if (r < 0) {
         if (errno != EINTR)
             return -errno;
@@ -3332,13 +3410,13 @@ AIO_IMPL int aio_loop_wake_enable(aio_loop *L)
     if (rc)
         return rc;
 #if AIO__WAKE_EVENTFD
-    R->wake_rd = R->wake_wr = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    R->wake_rd = R->wake_wr = AIO_SYS_eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (R->wake_rd < 0)
         rc = -errno;
 #else
     {
         int p[2];
-        if (pipe(p) != 0)
+        if (AIO_SYS_pipe(p) != 0)
             return -errno;
         R->wake_rd = p[0];
         R->wake_wr = p[1];
@@ -3351,9 +3429,9 @@ AIO_IMPL int aio_loop_wake_enable(aio_loop *L)
         rc = aio__be_update(L, R->wake_rd, 0, AIO_READABLE);
     if (rc) {
         if (R->wake_rd >= 0)
-            close(R->wake_rd);
+            AIO_SYS_close(R->wake_rd);
         if (R->wake_wr >= 0 && R->wake_wr != R->wake_rd)
-            close(R->wake_wr);
+            AIO_SYS_close(R->wake_wr);
         R->wake_rd = R->wake_wr = -1;
         return rc < 0 ? rc : AIO_EINVAL;
     }
@@ -3375,7 +3453,7 @@ AIO_IMPL void aio_loop_wake(aio_loop *L)
         if (wr >= 0) {
             int saved = errno; /* callable from a signal handler */
             uint64_t one = 1;
-            ssize_t w = write(wr, &one, wr == R->wake_rd ? sizeof one : 1);
+            ssize_t w = AIO_SYS_write(wr, &one, wr == R->wake_rd ? sizeof one : 1);
             (void)w; /* a full pipe is already readable */
             errno = saved;
         }
@@ -3401,9 +3479,9 @@ AIO_IMPL int aio_loop_close(aio_loop *L)
     }
     aio__be_close(L);
     if (R->wake_rd >= 0)
-        close(R->wake_rd);
+        AIO_SYS_close(R->wake_rd);
     if (wr >= 0 && wr != R->wake_rd)
-        close(wr);
+        AIO_SYS_close(wr);
     R->wake_rd = -1;
 #endif
     L->reactor.wake_armed = 0;

@@ -111,6 +111,57 @@ typedef struct aio_net_ops {
 /** The table of real system calls (recv with a read fallback for non-sockets, send with MSG_NOSIGNAL). */
 AIO_API const aio_net_ops *aio_net_sys_ops(void);
 
+/*
+ * Under the table, every socket system call of this header (and the fcntl,
+ * read, write and close it makes) is spelled through an AIO_SYS_<name>
+ * macro, listed in aio.h ("Syscall hooks"): a program can route them all,
+ * for every object at once, by defining the macros before including the
+ * headers in its implementation translation unit.  aio_net_sys_ops() calls
+ * through them.
+ */
+#ifndef AIO_SYS_socket
+#define AIO_SYS_socket socket
+#endif
+#ifndef AIO_SYS_bind
+#define AIO_SYS_bind bind
+#endif
+#ifndef AIO_SYS_listen
+#define AIO_SYS_listen listen
+#endif
+#ifndef AIO_SYS_accept
+#define AIO_SYS_accept accept
+#endif
+#ifndef AIO_SYS_connect
+#define AIO_SYS_connect connect
+#endif
+#ifndef AIO_SYS_recv
+#define AIO_SYS_recv recv
+#endif
+#ifndef AIO_SYS_send
+#define AIO_SYS_send send
+#endif
+#ifndef AIO_SYS_recvfrom
+#define AIO_SYS_recvfrom recvfrom
+#endif
+#ifndef AIO_SYS_sendto
+#define AIO_SYS_sendto sendto
+#endif
+#ifndef AIO_SYS_getsockopt
+#define AIO_SYS_getsockopt getsockopt
+#endif
+#ifndef AIO_SYS_setsockopt
+#define AIO_SYS_setsockopt setsockopt
+#endif
+#ifndef AIO_SYS_getsockname
+#define AIO_SYS_getsockname getsockname
+#endif
+#ifndef AIO_SYS_shutdown
+#define AIO_SYS_shutdown shutdown
+#endif
+#ifndef AIO_SYS_unlink
+#define AIO_SYS_unlink unlink
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* Streams                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -690,9 +741,9 @@ static long aio__sys_recv(void *ctx, int fd, void *buf, size_t len)
 {
     ssize_t n;
     (void)ctx;
-    n = recv(fd, buf, len, 0);
+    n = AIO_SYS_recv(fd, buf, len, 0);
     if (n < 0 && errno == ENOTSOCK)
-        n = read(fd, buf, len);
+        n = AIO_SYS_read(fd, buf, len);
     return n < 0 ? -(long)errno : (long)n;
 }
 
@@ -700,9 +751,9 @@ static long aio__sys_send(void *ctx, int fd, const void *buf, size_t len)
 {
     ssize_t n;
     (void)ctx;
-    n = send(fd, buf, len, AIO__NOSIGNAL);
+    n = AIO_SYS_send(fd, buf, len, AIO__NOSIGNAL);
     if (n < 0 && errno == ENOTSOCK)
-        n = write(fd, buf, len);
+        n = AIO_SYS_write(fd, buf, len);
     return n < 0 ? -(long)errno : (long)n;
 }
 
@@ -710,7 +761,7 @@ static long aio__sys_recvfrom(void *ctx, int fd, void *buf, size_t len, struct s
 {
     ssize_t n;
     (void)ctx;
-    n = recvfrom(fd, buf, len, 0, sa, salen);
+    n = AIO_SYS_recvfrom(fd, buf, len, 0, sa, salen);
     return n < 0 ? -(long)errno : (long)n;
 }
 
@@ -719,7 +770,7 @@ static long aio__sys_sendto(void *ctx, int fd, const void *buf, size_t len, cons
 {
     ssize_t n;
     (void)ctx;
-    n = sendto(fd, buf, len, AIO__NOSIGNAL, sa, salen);
+    n = AIO_SYS_sendto(fd, buf, len, AIO__NOSIGNAL, sa, salen);
     return n < 0 ? -(long)errno : (long)n;
 }
 
@@ -727,14 +778,14 @@ static int aio__sys_accept(void *ctx, int fd, struct sockaddr *sa, socklen_t *sa
 {
     int r;
     (void)ctx;
-    r = accept(fd, sa, salen);
+    r = AIO_SYS_accept(fd, sa, salen);
     return r < 0 ? -errno : r;
 }
 
 static int aio__sys_connect(void *ctx, int fd, const struct sockaddr *sa, socklen_t salen)
 {
     (void)ctx;
-    return connect(fd, sa, salen) < 0 ? -errno : 0;
+    return AIO_SYS_connect(fd, sa, salen) < 0 ? -errno : 0;
 }
 
 static const aio_net_ops aio__net_sys = { aio__sys_recv, aio__sys_send, aio__sys_recvfrom, aio__sys_sendto,
@@ -750,13 +801,13 @@ AIO_IMPL const aio_net_ops *aio_net_sys_ops(void)
 /* Non-blocking, close-on-exec, and no SIGPIPE where a socket option is the only way. */
 static int aio__net_fd_setup(int fd)
 {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+    int fl = AIO_SYS_fcntl(fd, F_GETFL);
+    if (fl < 0 || AIO_SYS_fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || AIO_SYS_fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
         return -errno;
 #if defined(SO_NOSIGPIPE)
     {
         int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one); /* not a socket: harmless */
+        AIO_SYS_setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one); /* not a socket: harmless */
     }
 #endif
     return 0;
@@ -766,18 +817,18 @@ static void aio__net_nodelay(int fd, int family)
 {
     int one = 1;
     if (family == AF_INET || family == AF_INET6)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        AIO_SYS_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 /* Opens a socket of the given kind, set up for the loop. */
 static int aio__net_socket(int family, int type)
 {
-    int fd = socket(family, type, 0), rc;
+    int fd = AIO_SYS_socket(family, type, 0), rc;
     if (fd < 0)
         return -errno;
     rc = aio__net_fd_setup(fd);
     if (rc) {
-        close(fd);
+        AIO_SYS_close(fd);
         return rc;
     }
     return fd;
@@ -1005,7 +1056,7 @@ AIO_IMPL int aio_stream_shutdown_write(aio_stream *s)
 {
     if (s->fd < 0)
         return AIO_EINVAL;
-    return shutdown(s->fd, SHUT_WR) < 0 ? -errno : 0;
+    return AIO_SYS_shutdown(s->fd, SHUT_WR) < 0 ? -errno : 0;
 }
 
 AIO_IMPL int aio_stream_close(aio_loop *loop, aio_stream *s)
@@ -1013,7 +1064,7 @@ AIO_IMPL int aio_stream_close(aio_loop *loop, aio_stream *s)
     int rc = 0;
     if (s->fd >= 0) {
         aio_notify_closing(loop, s->fd);
-        rc = close(s->fd) < 0 ? -errno : 0;
+        rc = AIO_SYS_close(s->fd) < 0 ? -errno : 0;
     }
     s->fd = -1;
     s->rpos = s->rlen = s->scan = 0;
@@ -1078,14 +1129,14 @@ AIO_IMPL int aio_connect_run(aio_task *t, void *frame)
         if (r == -EINPROGRESS || r == -EAGAIN) {
             AIO_WAIT_WRITABLE(rc, c->fd);
             if (rc < 0) { /* cancelled or failed: nothing stays open */
-                close(c->fd);
+                AIO_SYS_close(c->fd);
                 c->fd = -1;
                 AIO_RETURN(rc);
             }
             {
                 int soerr = 0;
                 socklen_t sl = sizeof soerr;
-                if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+                if (AIO_SYS_getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
                     soerr = errno;
                 r = -soerr;
             }
@@ -1098,7 +1149,7 @@ AIO_IMPL int aio_connect_run(aio_task *t, void *frame)
             c->fd = -1;
             AIO_RETURN(0);
         }
-        close(c->fd);
+        AIO_SYS_close(c->fd);
         c->fd = -1;
         c->err = r;
     }
@@ -1114,13 +1165,13 @@ static int aio__listen_on(aio_listener *l, const aio_sockaddr *a, int backlog)
     if (fd < 0)
         return fd;
     if (family != AF_UNIX)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        AIO_SYS_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, (const struct sockaddr *)(const void *)&a->ss, a->len) < 0 ||
-        listen(fd, backlog > 0 ? backlog : SOMAXCONN) < 0) {
+        AIO_SYS_setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (AIO_SYS_bind(fd, (const struct sockaddr *)(const void *)&a->ss, a->len) < 0 ||
+        AIO_SYS_listen(fd, backlog > 0 ? backlog : SOMAXCONN) < 0) {
         int e = errno;
-        close(fd);
+        AIO_SYS_close(fd);
         return -e;
     }
     l->fd = fd;
@@ -1129,7 +1180,7 @@ static int aio__listen_on(aio_listener *l, const aio_sockaddr *a, int backlog)
     if (family != AF_UNIX) {
         aio_sockaddr b;
         b.len = sizeof b.ss;
-        if (getsockname(fd, (struct sockaddr *)(void *)&b.ss, &b.len) == 0)
+        if (AIO_SYS_getsockname(fd, (struct sockaddr *)(void *)&b.ss, &b.len) == 0)
             l->port = aio_sockaddr_port(&b);
     }
     if (!l->backoff)
@@ -1174,11 +1225,11 @@ AIO_IMPL int aio_listener_close(aio_loop *loop, aio_listener *l)
     int rc = 0;
     if (l->fd >= 0) {
         aio_notify_closing(loop, l->fd);
-        rc = close(l->fd) < 0 ? -errno : 0;
+        rc = AIO_SYS_close(l->fd) < 0 ? -errno : 0;
         l->fd = -1;
     }
     if (l->path) {
-        unlink(l->path);
+        AIO_SYS_unlink(l->path);
         l->path = NULL;
     }
     return rc;
@@ -1195,7 +1246,7 @@ static int aio__accept_step(aio_task *t, aio_listener *l)
         if (fd >= 0) {
             rc = aio__net_fd_setup(fd);
             if (rc) {
-                close(fd);
+                AIO_SYS_close(fd);
                 return rc;
             }
             aio__net_nodelay(fd, l->family);
@@ -1377,13 +1428,13 @@ AIO_IMPL int aio_udp_bind(aio_udp *u, const char *host, int port)
     fd = aio__net_socket(a.ss.ss_family, SOCK_DGRAM);
     if (fd < 0)
         return fd;
-    if (bind(fd, (const struct sockaddr *)(const void *)&a.ss, a.len) < 0) {
+    if (AIO_SYS_bind(fd, (const struct sockaddr *)(const void *)&a.ss, a.len) < 0) {
         r = -errno;
-        close(fd);
+        AIO_SYS_close(fd);
         return r;
     }
     b.len = sizeof b.ss;
-    u->port = getsockname(fd, (struct sockaddr *)(void *)&b.ss, &b.len) == 0 ? aio_sockaddr_port(&b) : 0;
+    u->port = AIO_SYS_getsockname(fd, (struct sockaddr *)(void *)&b.ss, &b.len) == 0 ? aio_sockaddr_port(&b) : 0;
     u->fd = fd;
     u->rd.phase = u->wr.phase = AIO__PH_IDLE;
     return 0;
@@ -1394,7 +1445,7 @@ AIO_IMPL int aio_udp_close(aio_loop *loop, aio_udp *u)
     int rc = 0;
     if (u->fd >= 0) {
         aio_notify_closing(loop, u->fd);
-        rc = close(u->fd) < 0 ? -errno : 0;
+        rc = AIO_SYS_close(u->fd) < 0 ? -errno : 0;
     }
     u->fd = -1;
     return rc;

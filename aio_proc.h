@@ -60,6 +60,47 @@
 #include <signal.h>
 #include <sys/types.h>
 
+/*
+ * Syscall hooks: every system call here (pipe, fcntl, read, write, close of
+ * aio.h's list, and the ones below) is spelled through an AIO_SYS_<name>
+ * macro that defaults to the call itself; see "Syscall hooks" in aio.h.
+ * AIO_SYS_pidfd_open(pid, flags) returns a descriptor or -1 with errno.
+ * The posix_spawn helpers return an error number, like posix_spawnp.
+ */
+#ifndef AIO_SYS_posix_spawnp
+#define AIO_SYS_posix_spawnp posix_spawnp
+#endif
+#ifndef AIO_SYS_posix_spawn_file_actions_init
+#define AIO_SYS_posix_spawn_file_actions_init posix_spawn_file_actions_init
+#endif
+#ifndef AIO_SYS_posix_spawn_file_actions_adddup2
+#define AIO_SYS_posix_spawn_file_actions_adddup2 posix_spawn_file_actions_adddup2
+#endif
+#ifndef AIO_SYS_posix_spawn_file_actions_addopen
+#define AIO_SYS_posix_spawn_file_actions_addopen posix_spawn_file_actions_addopen
+#endif
+#ifndef AIO_SYS_posix_spawn_file_actions_addchdir_np
+#define AIO_SYS_posix_spawn_file_actions_addchdir_np posix_spawn_file_actions_addchdir_np
+#endif
+#ifndef AIO_SYS_posix_spawnattr_init
+#define AIO_SYS_posix_spawnattr_init posix_spawnattr_init
+#endif
+#ifndef AIO_SYS_waitpid
+#define AIO_SYS_waitpid waitpid
+#endif
+#ifndef AIO_SYS_kill
+#define AIO_SYS_kill kill
+#endif
+#ifndef AIO_SYS_pidfd_open
+#define AIO_SYS_pidfd_open(pid, flags) ((int)syscall(SYS_pidfd_open, (long)(pid), (long)(flags)))
+#endif
+#ifndef AIO_SYS_signalfd
+#define AIO_SYS_signalfd signalfd
+#endif
+#ifndef AIO_SYS_pthread_sigmask
+#define AIO_SYS_pthread_sigmask pthread_sigmask
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -393,7 +434,7 @@ AIO_IMPL int aio__pipe_io_begin(aio_task *t, int fd, void *buf, size_t n, int wr
     if (n > (size_t)INT32_MAX)
         n = (size_t)INT32_MAX;
     do
-        r = wr ? write(fd, buf, n) : read(fd, buf, n);
+        r = wr ? AIO_SYS_write(fd, buf, n) : AIO_SYS_read(fd, buf, n);
     while (r < 0 && errno == EINTR);
     if (r >= 0)
         return (int)r;
@@ -407,8 +448,8 @@ AIO_IMPL int aio__pipe_io_begin(aio_task *t, int fd, void *buf, size_t n, int wr
 
 static int aio__proc_setup_fd(int fd)
 {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+    int fl = AIO_SYS_fcntl(fd, F_GETFL);
+    if (fl < 0 || AIO_SYS_fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || AIO_SYS_fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
         return -errno;
     return 0;
 }
@@ -418,7 +459,7 @@ static void aio__close_fd(aio_loop *loop, int *fd)
     if (*fd >= 0) {
         if (loop)
             aio_notify_closing(loop, *fd);
-        close(*fd);
+        AIO_SYS_close(*fd);
         *fd = -1;
     }
 }
@@ -453,7 +494,7 @@ AIO_IMPL int aio_proc_spawn(aio_loop *loop, aio_proc *p, const aio_proc_opts *o)
         int pp[2];
         if (o->io[i] != AIO_PROC_PIPE)
             continue;
-        if (pipe(pp) != 0) {
+        if (AIO_SYS_pipe(pp) != 0) {
             rc = -errno;
             break;
         }
@@ -461,23 +502,23 @@ AIO_IMPL int aio_proc_spawn(aio_loop *loop, aio_proc *p, const aio_proc_opts *o)
         child[i] = i == 0 ? pp[0] : pp[1];
         p->fds[i] = i == 0 ? pp[1] : pp[0];
         rc = aio__proc_setup_fd(p->fds[i]);
-        if (rc == 0 && fcntl(child[i], F_SETFD, FD_CLOEXEC) < 0)
+        if (rc == 0 && AIO_SYS_fcntl(child[i], F_SETFD, FD_CLOEXEC) < 0)
             rc = -errno;
     }
     if (rc == 0) {
-        posix_spawn_file_actions_init(&fa);
-        posix_spawnattr_init(&at);
+        AIO_SYS_posix_spawn_file_actions_init(&fa);
+        AIO_SYS_posix_spawnattr_init(&at);
         for (i = 0; i < 3; i++) {
             if (o->io[i] == AIO_PROC_PIPE)
-                posix_spawn_file_actions_adddup2(&fa, child[i], i);
+                AIO_SYS_posix_spawn_file_actions_adddup2(&fa, child[i], i);
             else if (o->io[i] == AIO_PROC_DEVNULL)
-                posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
+                AIO_SYS_posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
             else if (o->io[i] == AIO_PROC_STDOUT)
-                posix_spawn_file_actions_adddup2(&fa, 1, 2);
+                AIO_SYS_posix_spawn_file_actions_adddup2(&fa, 1, 2);
         }
 #if AIO__PROC_LINUX || defined(__APPLE__)
         if (o->cwd)
-            posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
+            AIO_SYS_posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
 #endif
         sigemptyset(&none);
         sigemptyset(&dfl);
@@ -486,15 +527,15 @@ AIO_IMPL int aio_proc_spawn(aio_loop *loop, aio_proc *p, const aio_proc_opts *o)
         posix_spawnattr_setsigmask(&at, &none);
         posix_spawnattr_setsigdefault(&at, &dfl);
         posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-        rc = posix_spawnp(&pid, o->argv[0], &fa, &at, (char *const *)(void *)o->argv,
-                          o->envp ? (char *const *)(void *)o->envp : environ);
+        rc = AIO_SYS_posix_spawnp(&pid, o->argv[0], &fa, &at, (char *const *)(void *)o->argv,
+                                  o->envp ? (char *const *)(void *)o->envp : environ);
         rc = -rc;
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&at);
     }
     for (i = 0; i < 3; i++)
         if (child[i] >= 0)
-            close(child[i]);
+            AIO_SYS_close(child[i]);
     if (rc) {
         for (i = 0; i < 3; i++)
             aio__close_fd(NULL, &p->fds[i]);
@@ -502,9 +543,9 @@ AIO_IMPL int aio_proc_spawn(aio_loop *loop, aio_proc *p, const aio_proc_opts *o)
     }
     p->pid = pid;
 #if AIO__PROC_LINUX
-    p->pidfd = (int)syscall(SYS_pidfd_open, (long)pid, 0L);
+    p->pidfd = AIO_SYS_pidfd_open(pid, 0);
     if (p->pidfd >= 0)
-        fcntl(p->pidfd, F_SETFD, FD_CLOEXEC);
+        AIO_SYS_fcntl(p->pidfd, F_SETFD, FD_CLOEXEC);
     else
         p->pidfd = -1; /* older kernel or refused: poll waitpid */
 #endif
@@ -521,7 +562,7 @@ static int aio__proc_try_reap(aio_proc *p)
     if (p->pid <= 0)
         return AIO_EINVAL; /* never spawned: waitpid(-1 or 0) would reap someone else's child */
     do
-        r = waitpid(p->pid, &st, WNOHANG);
+        r = AIO_SYS_waitpid(p->pid, &st, WNOHANG);
     while (r < 0 && errno == EINTR);
     if (r < 0)
         return -errno;
@@ -589,7 +630,7 @@ AIO_IMPL int aio_proc_send_signal(aio_proc *p, int sig)
 {
     if (p->reaped || p->pid <= 0)
         return 0;
-    return kill(p->pid, sig) == 0 ? 0 : -errno;
+    return AIO_SYS_kill(p->pid, sig) == 0 ? 0 : -errno;
 }
 
 AIO_IMPL int aio_proc_close_stdin(aio_proc *p)
@@ -714,13 +755,13 @@ AIO_IMPL int aio_signal_open(aio_loop *loop, aio_sigwatch *w, const int *signals
     }
 #if AIO__PROC_LINUX
     {
-        int rc = pthread_sigmask(SIG_BLOCK, &w->set, &w->old);
+        int rc = AIO_SYS_pthread_sigmask(SIG_BLOCK, &w->set, &w->old);
         if (rc)
             return -rc;
-        w->fd = signalfd(-1, &w->set, SFD_NONBLOCK | SFD_CLOEXEC);
+        w->fd = AIO_SYS_signalfd(-1, &w->set, SFD_NONBLOCK | SFD_CLOEXEC);
         if (w->fd < 0) {
             rc = -errno;
-            pthread_sigmask(SIG_SETMASK, &w->old, NULL);
+            AIO_SYS_pthread_sigmask(SIG_SETMASK, &w->old, NULL);
             return rc;
         }
         return 0;
@@ -740,7 +781,7 @@ AIO_IMPL int aio__signal_wait_begin(aio_task *t, aio_sigwatch *w)
 #if AIO__PROC_LINUX
     for (;;) { /* drain: repeats coalesce in the pending set */
         struct signalfd_siginfo si[8];
-        ssize_t r = read(w->fd, si, sizeof si);
+        ssize_t r = AIO_SYS_read(w->fd, si, sizeof si);
         size_t k;
         if (r <= 0) {
             if (r < 0 && errno == EINTR)
@@ -769,7 +810,7 @@ AIO_IMPL int aio_signal_close(aio_sigwatch *w)
     if (w->fd < 0)
         return 0;
     aio__close_fd(w->loop, &w->fd);
-    pthread_sigmask(SIG_SETMASK, &w->old, NULL);
+    AIO_SYS_pthread_sigmask(SIG_SETMASK, &w->old, NULL);
     return 0;
 }
 

@@ -51,6 +51,34 @@
 #include "aio_sync.h"
 #include <pthread.h>
 
+/*
+ * Syscall hooks: the thread and file calls here are spelled through
+ * AIO_SYS_<name> macros that default to the calls themselves (close through
+ * aio.h's AIO_SYS_close); see "Syscall hooks" in aio.h.  The file calls run
+ * on pool threads, so a hook must be thread-safe.
+ */
+#ifndef AIO_SYS_pthread_create
+#define AIO_SYS_pthread_create pthread_create
+#endif
+#ifndef AIO_SYS_pthread_join
+#define AIO_SYS_pthread_join pthread_join
+#endif
+#ifndef AIO_SYS_pthread_mutex_init
+#define AIO_SYS_pthread_mutex_init pthread_mutex_init
+#endif
+#ifndef AIO_SYS_pthread_cond_init
+#define AIO_SYS_pthread_cond_init pthread_cond_init
+#endif
+#ifndef AIO_SYS_open
+#define AIO_SYS_open open
+#endif
+#ifndef AIO_SYS_pread
+#define AIO_SYS_pread pread
+#endif
+#ifndef AIO_SYS_pwrite
+#define AIO_SYS_pwrite pwrite
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -416,15 +444,15 @@ AIO_IMPL int aio_pool_init(aio_pool *p, pthread_t *threads, uint32_t n)
     if (!p || !threads || n == 0)
         return AIO_EINVAL;
     memset(p, 0, sizeof *p);
-    if ((rc = pthread_mutex_init(&p->mu, NULL)) != 0)
+    if ((rc = AIO_SYS_pthread_mutex_init(&p->mu, NULL)) != 0)
         return -rc;
-    if ((rc = pthread_cond_init(&p->cv, NULL)) != 0) {
+    if ((rc = AIO_SYS_pthread_cond_init(&p->cv, NULL)) != 0) {
         pthread_mutex_destroy(&p->mu);
         return -rc;
     }
     p->threads = threads;
     for (i = 0; i < n; i++) {
-        rc = pthread_create(&threads[i], NULL, aio__pool_worker, p);
+        rc = AIO_SYS_pthread_create(&threads[i], NULL, aio__pool_worker, p);
         if (rc != 0) {
             p->nthreads = i;
             aio_pool_shutdown(p);
@@ -445,7 +473,7 @@ AIO_IMPL int aio_pool_shutdown(aio_pool *p)
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     for (i = 0; i < p->nthreads; i++)
-        pthread_join(p->threads[i], NULL);
+        AIO_SYS_pthread_join(p->threads[i], NULL);
     p->nthreads = 0;
     p->threads = NULL; /* the mutex stays valid: later submissions get AIO_ECLOSED */
     return 0;
@@ -630,9 +658,9 @@ AIO_IMPL int aio_portal_init(aio_portal *p, aio_loop *loop)
     rc = aio_tevent_init(&p->stop, loop);
     if (rc)
         return rc;
-    if (pthread_mutex_init(&p->mu, NULL) != 0)
+    if (AIO_SYS_pthread_mutex_init(&p->mu, NULL) != 0)
         return AIO_EINVAL;
-    if (pthread_cond_init(&p->cv, NULL) != 0) {
+    if (AIO_SYS_pthread_cond_init(&p->cv, NULL) != 0) {
         pthread_mutex_destroy(&p->mu);
         return AIO_EINVAL;
     }
@@ -745,13 +773,13 @@ static int aio__file_job(void *arg)
     switch (op->kind) {
     case AIO_FILE_READ:
     case AIO_FILE_READ_ALL:
-        fd = open(op->path, O_RDONLY | O_CLOEXEC);
+        fd = AIO_SYS_open(op->path, O_RDONLY | O_CLOEXEC);
         break;
     case AIO_FILE_WRITE:
-        fd = open(op->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+        fd = AIO_SYS_open(op->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
         break;
     default:
-        fd = open(op->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        fd = AIO_SYS_open(op->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
         break;
     }
     if (fd < 0)
@@ -760,9 +788,9 @@ static int aio__file_job(void *arg)
         ssize_t n;
         off_t at = (off_t)(op->offset + (int64_t)done);
         if (op->kind == AIO_FILE_READ || op->kind == AIO_FILE_READ_ALL)
-            n = pread(fd, buf + done, op->len - done, at);
+            n = AIO_SYS_pread(fd, buf + done, op->len - done, at);
         else
-            n = pwrite(fd, buf + done, op->len - done, at);
+            n = AIO_SYS_pwrite(fd, buf + done, op->len - done, at);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -777,11 +805,11 @@ static int aio__file_job(void *arg)
     }
     if (rc == 0 && op->kind == AIO_FILE_READ_ALL && done == op->len) {
         char extra;
-        ssize_t n = pread(fd, &extra, 1, (off_t)done);
+        ssize_t n = AIO_SYS_pread(fd, &extra, 1, (off_t)done);
         if (n > 0)
             rc = AIO_EOVERFLOW;
     }
-    if (close(fd) != 0 && rc == 0 && op->kind != AIO_FILE_READ && op->kind != AIO_FILE_READ_ALL)
+    if (AIO_SYS_close(fd) != 0 && rc == 0 && op->kind != AIO_FILE_READ && op->kind != AIO_FILE_READ_ALL)
         rc = -errno;
     if (rc)
         return rc;
