@@ -3453,7 +3453,10 @@ AIO_IMPL void aio_loop_wake(aio_loop *L)
         if (wr >= 0) {
             int saved = errno; /* callable from a signal handler */
             uint64_t one = 1;
-            ssize_t w = AIO_SYS_write(wr, &one, wr == R->wake_rd ? sizeof one : 1);
+            ssize_t w;
+            do /* a wake lost to EINTR would leave the loop asleep */
+                w = AIO_SYS_write(wr, &one, wr == R->wake_rd ? sizeof one : 1);
+            while (w < 0 && errno == EINTR);
             (void)w; /* a full pipe is already readable */
             errno = saved;
         }
