@@ -3289,9 +3289,14 @@ static int aio__reactor_idle(aio_loop *L)
             aio__reactor_wait(L, AIO_TIME_INF);
             return 0;
         }
-        aio__reactor_wait(L, 0);
-        if (!L->nready && dl > L->now)
-            L->now = dl;
+        {
+            /* Jump only after a poll that looked and found nothing: an
+             * interrupted or failed poll may have missed a ready fd. */
+            uint32_t eintr = L->reactor.eintr;
+            int rc = aio__reactor_wait(L, 0);
+            if (!L->nready && dl > L->now && rc == 0 && L->reactor.eintr == eintr)
+                L->now = dl;
+        }
         return 0;
     }
     {
