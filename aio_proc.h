@@ -506,32 +506,44 @@ AIO_IMPL int aio_proc_spawn(aio_loop *loop, aio_proc *p, const aio_proc_opts *o)
             rc = -errno;
     }
     if (rc == 0) {
-        AIO_SYS_posix_spawn_file_actions_init(&fa);
-        AIO_SYS_posix_spawnattr_init(&at);
-        for (i = 0; i < 3; i++) {
+        /* The file actions allocate and can fail (ENOMEM): a child spawned
+         * without one of them would have the wrong stdin/stdout. */
+        int e = AIO_SYS_posix_spawn_file_actions_init(&fa), inited = 0;
+        if (e == 0) {
+            e = AIO_SYS_posix_spawnattr_init(&at);
+            if (e != 0)
+                posix_spawn_file_actions_destroy(&fa);
+            else
+                inited = 1;
+        }
+        for (i = 0; i < 3 && e == 0; i++) {
             if (o->io[i] == AIO_PROC_PIPE)
-                AIO_SYS_posix_spawn_file_actions_adddup2(&fa, child[i], i);
+                e = AIO_SYS_posix_spawn_file_actions_adddup2(&fa, child[i], i);
             else if (o->io[i] == AIO_PROC_DEVNULL)
-                AIO_SYS_posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
+                e = AIO_SYS_posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
             else if (o->io[i] == AIO_PROC_STDOUT)
-                AIO_SYS_posix_spawn_file_actions_adddup2(&fa, 1, 2);
+                e = AIO_SYS_posix_spawn_file_actions_adddup2(&fa, 1, 2);
         }
 #if AIO__PROC_LINUX || defined(__APPLE__)
-        if (o->cwd)
-            AIO_SYS_posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
+        if (e == 0 && o->cwd)
+            e = AIO_SYS_posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
 #endif
-        sigemptyset(&none);
-        sigemptyset(&dfl);
-        for (i = 0; i < (int)(sizeof defaults / sizeof defaults[0]); i++)
-            sigaddset(&dfl, defaults[i]);
-        posix_spawnattr_setsigmask(&at, &none);
-        posix_spawnattr_setsigdefault(&at, &dfl);
-        posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-        rc = AIO_SYS_posix_spawnp(&pid, o->argv[0], &fa, &at, (char *const *)(void *)o->argv,
-                                  o->envp ? (char *const *)(void *)o->envp : environ);
-        rc = -rc;
-        posix_spawn_file_actions_destroy(&fa);
-        posix_spawnattr_destroy(&at);
+        if (e == 0) {
+            sigemptyset(&none);
+            sigemptyset(&dfl);
+            for (i = 0; i < (int)(sizeof defaults / sizeof defaults[0]); i++)
+                sigaddset(&dfl, defaults[i]);
+            posix_spawnattr_setsigmask(&at, &none);
+            posix_spawnattr_setsigdefault(&at, &dfl);
+            posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+            e = AIO_SYS_posix_spawnp(&pid, o->argv[0], &fa, &at, (char *const *)(void *)o->argv,
+                                     o->envp ? (char *const *)(void *)o->envp : environ);
+        }
+        rc = -e;
+        if (inited) {
+            posix_spawn_file_actions_destroy(&fa);
+            posix_spawnattr_destroy(&at);
+        }
     }
     for (i = 0; i < 3; i++)
         if (child[i] >= 0)
