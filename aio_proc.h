@@ -308,7 +308,9 @@ AIO_API int aio_proc_comm_init(aio_proc_comm *c, aio_proc *p, const void *input,
  * c->err_len, p->returncode), AIO_EOVERFLOW (the child ran to the end, but
  * output past a buffer's capacity was discarded), AIO_ECANCELED (the
  * on_cancel policy was applied to the child), or the first I/O error (-errno;
- * -EPIPE on stdin is not an error).
+ * -EPIPE on stdin is not an error).  After an I/O error the pipes are closed
+ * before the exit wait, so a child still writing gets EPIPE (or SIGPIPE)
+ * rather than blocking on a pipe nobody drains.
  */
 #define AIO_PROC_COMMUNICATE(rc, c) AIO_AWAIT(rc, aio__proc_comm_co, (c))
 
@@ -742,6 +744,13 @@ AIO_IMPL int aio__proc_comm_co(aio_task *t, void *frame)
     }
     AIO_GROUP_WAIT(rc, &c->g, 0);
     c->rc = rc;
+    if (rc < 0) {
+        /* A pump failed (or was cancelled): nobody drains the child's
+         * output any more, so close our ends; a child blocked writing to a
+         * full pipe then gets EPIPE (or SIGPIPE) instead of never exiting. */
+        for (i = 0; i < 3; i++)
+            aio__close_fd(c->p->loop, &c->p->fds[i]);
+    }
     AIO_PROC_WAIT(rc, c->p); /* cancelled: the on_cancel policy applies here */
     if (c->rc == 0)
         c->rc = rc;
