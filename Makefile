@@ -88,7 +88,7 @@ test-freestanding:
 
 # The core suite with labels-as-values resume points (GCC and clang).
 test-labels:
-	$(MAKE) test BUILD=build/$(CCNAME)-labels DEFS="-DAIO_DEBUG -DAIO_USE_LABELS" TEST_SCRIPTS= TEST_SRC="$(wildcard tests/test_core*.c tests/test_scope.c tests/test_group.c)"
+	$(MAKE) test BUILD=build/$(CCNAME)-labels DEFS="-DAIO_DEBUG -DAIO_USE_LABELS" TEST_SCRIPTS= TEST_SRC="$(wildcard tests/test_core*.c tests/test_scope.c tests/test_group.c tests/test_misuse.c)"
 
 examples: $(EX_BIN)
 
