@@ -3290,11 +3290,13 @@ static int aio__reactor_idle(aio_loop *L)
             return 0;
         }
         {
-            /* Jump only after a poll that looked and found nothing: an
-             * interrupted or failed poll may have missed a ready fd. */
+            /* A poll that was interrupted or failed has not looked, and
+             * jumping then could pass over a ready fd: poll once more first.
+             * (A backend that keeps failing still lets time pass.) */
             uint32_t eintr = L->reactor.eintr;
-            int rc = aio__reactor_wait(L, 0);
-            if (!L->nready && dl > L->now && rc == 0 && L->reactor.eintr == eintr)
+            if ((aio__reactor_wait(L, 0) < 0 || L->reactor.eintr != eintr) && !L->nready)
+                aio__reactor_wait(L, 0);
+            if (!L->nready && dl > L->now)
                 L->now = dl;
         }
         return 0;
