@@ -343,7 +343,9 @@ typedef struct aio_connect {
  * anyio connect_unix / trio open_unix_socket / asyncio
  * open_unix_connection: connects `s` to the Unix socket at `path`.  Usually
  * completes without suspending (then it is a cancel point only).
- * rc = 0, -ENOENT, -ECONNREFUSED, AIO_EINVAL (path too long), other -errno.
+ * rc = 0, -ENOENT, -ECONNREFUSED, -EAGAIN (the listener's backlog is full:
+ * nothing was connected; try again later), AIO_EINVAL (path too long), other
+ * -errno.
  */
 #define AIO_UNIX_CONNECT(rc, op, s, path) \
     do { \
@@ -1126,7 +1128,11 @@ AIO_IMPL int aio_connect_run(aio_task *t, void *frame)
                 r = o->connect(o->ctx, c->fd, (const struct sockaddr *)(const void *)&a->ss, a->len);
             while (r == -EINTR);
         }
-        if (r == -EINPROGRESS || r == -EAGAIN) {
+        /* Only EINPROGRESS means "in progress": EAGAIN from a nonblocking
+         * connect is a Unix listener's full backlog (or no free local port)
+         * and nothing is connecting, so waiting for writability would report
+         * a connection that does not exist. */
+        if (r == -EINPROGRESS) {
             AIO_WAIT_WRITABLE(rc, c->fd);
             if (rc < 0) { /* cancelled or failed: nothing stays open */
                 AIO_SYS_close(c->fd);
