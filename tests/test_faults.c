@@ -363,7 +363,7 @@ static const int plausible[NKIND][7] = {
     [K_bind] = { EADDRINUSE, END },
     [K_listen] = { EADDRINUSE, END },
     [K_accept] = { EINTR, EAGAIN, EMFILE, ECONNABORTED, ENOMEM, END },
-    [K_connect] = { EINTR, ECONNREFUSED, ENETUNREACH, END },
+    [K_connect] = { EINTR, EAGAIN, ECONNREFUSED, ENETUNREACH, END },
     [K_recv] = { EINTR, EAGAIN, ECONNRESET, ENOMEM, SHORT, END },
     [K_send] = { EINTR, EAGAIN, EPIPE, ECONNRESET, ENOBUFS, SHORT, END },
     [K_getsockopt] = { ENOBUFS, END },
@@ -411,6 +411,20 @@ static int absorbed(int slot, int err)
         return err == EINTR || (err == EAGAIN && slot < NKIND); /* a pipe; a worker's write is the wake */
     case K_connect: case K_waitpid: case K_pread: case K_pwrite:
         return err == EINTR;
+    default:
+        return 0;
+    }
+}
+
+/* Kinds whose failure must come out of the scenario as it is (-errno): the
+ * calls that set something up, whose error has nowhere else to go. */
+static int verbatim(int slot)
+{
+    switch (slot % NKIND) {
+    case K_connect: case K_socket: case K_bind: case K_listen: case K_pipe: case K_eventfd: case K_epoll_create1:
+    case K_spawn: case K_fa_init: case K_fa_adddup2: case K_fa_addopen: case K_attr_init: case K_pthread_create:
+    case K_mutex_init: case K_cond_init: case K_open:
+        return 1;
     default:
         return 0;
     }
@@ -495,9 +509,14 @@ static int run_one(scenario_fn fn, int slot, long k, int err, struct sweep_stats
         st->ok++;
     else
         st->failed++;
+    if (getenv("AIO_FAULTS_VERBOSE"))
+        printf("    %s: %s#%ld%s %s -> %d (%s)%s\n", name, slot < 0 ? "clean" : kind_names[slot % NKIND], k,
+               slot >= NKIND ? " (worker)" : "", err == SHORT ? "short" : strerror(err), rc, aio_strerror(rc),
+               F.fired ? "" : ", not reached");
     if (corrupt || hung || before != after || !no_children() || (rc < 0 && rc == AIO_ETIMEDOUT) || rc > 0 ||
         (rc < 0 && strcmp(aio_strerror(rc), "unknown error") == 0) ||
-        (rc != 0 && (slot < 0 || !F.fired || absorbed(slot, err)))) {
+        (rc != 0 && (slot < 0 || !F.fired || absorbed(slot, err))) ||
+        (rc != 0 && verbatim(slot) && rc != -err)) {
         printf("  %s: %s#%ld%s fails with %s: rc %d (%s), corrupt %d, hung %d, fds %d -> %d\n", name,
                slot < 0 ? "clean" : kind_names[slot % NKIND], k, slot >= NKIND ? " (worker)" : "",
                err == SHORT ? "a short transfer" : strerror(err), rc, aio_strerror(rc), corrupt, hung, before, after);
@@ -563,6 +582,7 @@ static int echo_handler(aio_task *t, void *frame)
 struct echo_client {
     aio_frame hdr;
     aio_server *srv;
+    const char *path; /* a Unix socket, or NULL for TCP */
     int port, i, *corrupt;
     aio_stream s;
     aio_connect op;
@@ -574,7 +594,10 @@ static int echo_client(aio_task *t, void *frame)
     int rc;
     AIO_BEGIN(t, f);
     aio_stream_init(&f->s, -1, NULL, 0);
-    AIO_TCP_CONNECT(rc, &f->op, &f->s, "127.0.0.1", f->port);
+    if (f->path)
+        AIO_UNIX_CONNECT(rc, &f->op, &f->s, f->path);
+    else
+        AIO_TCP_CONNECT(rc, &f->op, &f->s, "127.0.0.1", f->port);
     for (f->i = 0; rc == 0 && f->i < ECHO_ROUNDS; f->i++) {
         AIO_STREAM_WRITE_ALL(rc, &f->s, echo_out, echo_sizes[f->i]);
         if (rc < 0)
@@ -594,6 +617,7 @@ static int echo_client(aio_task *t, void *frame)
 
 static struct echo_main {
     aio_frame hdr;
+    const char *path;
     int *corrupt;
     aio_listener lst;
     aio_server srv;
@@ -609,7 +633,7 @@ static int echo_main(aio_task *t, void *frame)
     struct echo_main *f = (struct echo_main *)frame;
     int rc;
     AIO_BEGIN(t, f);
-    rc = aio_tcp_listen(&f->lst, "127.0.0.1", 0, 8);
+    rc = f->path ? aio_unix_listen(&f->lst, f->path, 8) : aio_tcp_listen(&f->lst, "127.0.0.1", 0, 8);
     if (rc)
         AIO_RETURN(rc);
     f->lst.backoff = AIO_MS(1);
@@ -618,6 +642,7 @@ static int echo_main(aio_task *t, void *frame)
     aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
     f->client.srv = &f->srv;
     f->client.port = f->lst.port;
+    f->client.path = f->path;
     f->client.corrupt = f->corrupt;
     aio_spawn(&f->g, &f->server_task, aio_server_serve, &f->srv);
     aio_spawn(&f->g, &f->client_task, echo_client, &f->client);
@@ -627,15 +652,30 @@ static int echo_main(aio_task *t, void *frame)
     AIO_END(rc);
 }
 
-static int echo_scenario(int *corrupt)
+static char unix_path[64];
+
+static int echo_run(int *corrupt, const char *path)
 {
     int rc;
     loop_init(0);
     memset(&em, 0, sizeof em);
     em.corrupt = corrupt;
+    em.path = path;
     rc = aio_run(&L, &mt, echo_main, &em);
     loop_done();
+    if (path && unlink(path) == 0 && rc == 0) /* the listener's close removes it */
+        *corrupt = 1;
     return rc;
+}
+
+static int echo_scenario(int *corrupt)
+{
+    return echo_run(corrupt, NULL);
+}
+
+static int echo_unix_scenario(int *corrupt)
+{
+    return echo_run(corrupt, unix_path);
 }
 
 TEST(echo_session_survives_or_reports_every_single_fault)
@@ -644,6 +684,12 @@ TEST(echo_session_survives_or_reports_every_single_fault)
     for (i = 0; i < sizeof echo_out; i++)
         echo_out[i] = (unsigned char)(i * 7 + 3);
     sweep(echo_scenario, "echo");
+}
+
+TEST(unix_echo_session_survives_or_reports_every_single_fault)
+{
+    snprintf(unix_path, sizeof unix_path, "/tmp/aio_test_faults_%ld.sock", (long)getpid());
+    sweep(echo_unix_scenario, "unix echo");
 }
 
 /* ---- (b) subprocess communicate -------------------------------------------- */
@@ -962,6 +1008,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     alarm(600); /* last resort: a hang the scenario deadlines did not catch */
     RUN_ONCE(echo_session_survives_or_reports_every_single_fault);
+    RUN_ONCE(unix_echo_session_survives_or_reports_every_single_fault);
     RUN_ONCE(subprocess_communicate_survives_or_reports_every_single_fault);
     RUN_ONCE(communicate_closes_the_pipes_when_a_read_fails);
     RUN_ONCE(to_thread_and_file_jobs_survive_or_report_every_single_fault);
