@@ -1,0 +1,614 @@
+/*
+ * tests/test_cov_core.c - the less travelled paths of aio.h: error strings,
+ * argument errors, scope and group corners, the real-clock idle path,
+ * aio_loop_poll's timeout arithmetic, and the dump of scopes and waits.
+ */
+#define AIO_IMPLEMENTATION
+#include "core_util.h"
+#include "../aio_sync.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+static aio_loop L;
+static aio_task mt;
+
+static void collect(void *ctx, const char *s)
+{
+    strncat((char *)ctx, s, 8191 - strlen((char *)ctx));
+}
+
+/* ---- aio_strerror ------------------------------------------------------ */
+
+TEST(strerror_names_every_code_and_passes_errno_through)
+{
+    static const int codes[] = { AIO_OK, AIO_ECANCELED, AIO_ETIMEDOUT, AIO_ECLOSED, AIO_EBROKEN, AIO_EEND,
+                                 AIO_EAGAIN, AIO_EBUSY, AIO_EINVAL, AIO_ENOTSTARTED, AIO_EDEADLK, AIO_EPERM,
+                                 AIO_EOVERFLOW, AIO_EMISUSE };
+    size_t i, j, n = sizeof codes / sizeof codes[0];
+    for (i = 0; i < n; i++) {
+        const char *s = aio_strerror(codes[i]);
+        CHECK(s != NULL && *s != 0);
+        CHECK(strcmp(s, "unknown error") != 0);
+        for (j = 0; j < i; j++)
+            CHECK(strcmp(s, aio_strerror(codes[j])) != 0); /* each code has its own text */
+    }
+    CHECK(strcmp(aio_strerror(AIO_OK), "success") == 0);
+    CHECK(strcmp(aio_strerror(AIO_ETIMEDOUT), "timed out") == 0);
+    /* Negative errno values read as the C library says. */
+    CHECK(strcmp(aio_strerror(-ENOENT), strerror(ENOENT)) == 0);
+    CHECK(strcmp(aio_strerror(-EPIPE), strerror(EPIPE)) == 0);
+    /* Anything else is unknown. */
+    CHECK(strcmp(aio_strerror(7), "unknown error") == 0);
+    CHECK(strcmp(aio_strerror(-20000), "unknown error") == 0);
+}
+
+/* ---- scopes ------------------------------------------------------------ */
+
+struct scopes {
+    aio_frame hdr;
+    aio_scope s;
+    int null_rc, fail_rc, fail_exit, sleep_rc;
+    aio_time far_deadline, woke_at;
+    int past_rc, past_exit, cancelled_armed_timers, again_rc, again_exit;
+    aio_time inactive_deadline;
+};
+static int scopes_main(aio_task *t, void *p)
+{
+    struct scopes *f = (struct scopes *)p;
+    aio_stats st;
+    int rc;
+    AIO_BEGIN(t, f);
+    f->null_rc = aio_fail_at(NULL, &f->s, 0);
+    if (aio_fail_at(t, NULL, 0) != AIO_EINVAL)
+        f->null_rc = 1;
+    /* fail_at: an absolute deadline that raises AIO_ETIMEDOUT on exit. */
+    f->fail_rc = aio_fail_at(t, &f->s, AIO_MS(2));
+    AIO_SLEEP(rc, AIO_MS(10));
+    f->sleep_rc = rc;
+    f->woke_at = aio_now(aio_task_loop(t));
+    f->fail_exit = aio_scope_exit(t, &f->s, rc);
+    /* A duration past the end of time saturates to "no deadline". */
+    aio_move_on_after(t, &f->s, AIO_TIME_INF - 1);
+    f->far_deadline = aio_effective_deadline(t);
+    aio_scope_exit(t, &f->s, 0);
+    /* Moving an active scope's deadline into the past cancels it now. */
+    aio_move_on_after(t, &f->s, AIO_SEC(1));
+    aio_scope_set_deadline(&f->s, aio_now(aio_task_loop(t)));
+    AIO_CHECKPOINT(rc);
+    f->past_rc = rc;
+    /* A cancelled scope's deadline moves without arming a timer. */
+    aio_scope_set_deadline(&f->s, aio_now(aio_task_loop(t)) + AIO_SEC(5));
+    aio_loop_stats(aio_task_loop(t), &st);
+    f->cancelled_armed_timers = (int)st.timers;
+    f->past_exit = aio_scope_exit(t, &f->s, rc);
+    /* The exited scope enters again, fresh: the old cancellation is gone. */
+    aio_scope_set_deadline(&f->s, AIO_SEC(100)); /* not active: only stored */
+    f->inactive_deadline = f->s.tm.deadline;
+    f->again_rc = aio_scope_enter(t, &f->s, AIO_TIME_INF);
+    aio_scope_cancel(NULL, "nothing"); /* no scope: nothing happens */
+    AIO_SLEEP(rc, AIO_MS(1));
+    f->again_exit = aio_scope_exit(t, &f->s, rc);
+    AIO_END(0);
+}
+
+TEST(scope_deadlines_absolute_saturated_moved_and_reentered)
+{
+    static struct scopes f;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, scopes_main, &f), 0);
+    CHECK_EQ(f.null_rc, AIO_EINVAL);
+    CHECK_EQ(f.fail_rc, 0);
+    CHECK_EQ(f.sleep_rc, AIO_ECANCELED);
+    CHECK_EQ(f.woke_at, AIO_MS(2));
+    CHECK_EQ(f.fail_exit, AIO_ETIMEDOUT);
+    CHECK_EQ(f.far_deadline, AIO_TIME_INF);
+    CHECK_EQ(f.past_rc, AIO_ECANCELED);
+    CHECK_EQ(f.cancelled_armed_timers, 0);
+    CHECK_EQ(f.past_exit, 0); /* move_on: the scope catches its own deadline */
+    CHECK_EQ(f.inactive_deadline, AIO_SEC(100));
+    CHECK_EQ(f.again_rc, 0);
+    CHECK_EQ(f.again_exit, 0);
+}
+
+/* ---- tasks: cancelled flag, rc, error sites ----------------------------- */
+
+struct taskq {
+    aio_frame hdr;
+    aio_group g;
+    aio_task c, c2;
+    struct sleeper s;
+    struct failer fl;
+    int before, after, rc_running, wait_rc;
+    const char *site_running, *site_ok, *site_null, *site_failed;
+    unsigned line_running, line_ok, line_null, line_failed;
+};
+static int taskq_main(aio_task *t, void *p)
+{
+    struct taskq *f = (struct taskq *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->g, AIO_GROUP_ALL_SETTLED);
+    f->s.dur = AIO_MS(5);
+    aio_spawn(&f->g, &f->c, sleeper, &f->s);
+    f->fl.dur = AIO_MS(1);
+    f->fl.err = AIO_EBROKEN;
+    aio_spawn(&f->g, &f->c2, failer, &f->fl);
+    AIO_YIELD();
+    f->before = aio_task_cancelled(&f->c);
+    f->rc_running = aio_task_rc(&f->c);
+    f->line_running = 99;
+    f->site_running = aio_task_error_site(&f->c, &f->line_running);
+    aio_task_cancel(&f->c);
+    f->after = aio_task_cancelled(&f->c);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    f->wait_rc = rc;
+    f->line_ok = 99;
+    f->site_ok = aio_task_error_site(&f->c, &f->line_ok); /* cancelled: rc < 0 */
+    f->line_null = 99;
+    f->site_null = aio_frame_error_site(NULL, &f->line_null);
+    f->site_failed = aio_task_error_site(&f->c2, &f->line_failed);
+    AIO_END(0);
+}
+
+TEST(task_cancelled_flag_rc_and_error_sites)
+{
+    static struct taskq f;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, taskq_main, &f), 0);
+    CHECK_EQ(f.before, 0);
+    CHECK_EQ(f.after, 1);
+    CHECK_EQ(f.rc_running, 0);      /* not done yet */
+    CHECK(f.site_running == NULL);
+    CHECK_EQ(f.line_running, 0);
+    CHECK_EQ(f.s.rc, AIO_ECANCELED);
+    CHECK_EQ(f.wait_rc, AIO_EBROKEN);
+    CHECK(f.site_null == NULL);
+    CHECK_EQ(f.line_null, 0);
+    CHECK(f.site_failed != NULL && strstr(f.site_failed, "core_util.h") != NULL);
+    CHECK(f.line_failed > 0);
+    CHECK(aio_task_error_site(&mt, NULL) == NULL); /* main succeeded; line may be NULL */
+}
+
+/* ---- groups: cancelled before entry, start corners ---------------------- */
+
+struct pre {
+    aio_frame hdr;
+    aio_group g;
+    aio_task c;
+    struct sleeper s;
+    int wait_rc;
+    aio_time at;
+};
+static int pre_main(aio_task *t, void *p)
+{
+    struct pre *f = (struct pre *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    memset(&f->g, 0, sizeof f->g);
+    aio_group_cancel(&f->g, "before entry"); /* idle group: remembered */
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    f->s.dur = AIO_SEC(1);
+    aio_spawn(&f->g, &f->c, sleeper, &f->s);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    f->wait_rc = rc;
+    f->at = aio_now(aio_task_loop(t));
+    AIO_END(0);
+}
+
+TEST(group_cancelled_before_entry_cancels_its_children_at_once)
+{
+    static struct pre f;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, pre_main, &f), 0);
+    CHECK_EQ(f.s.rc, AIO_ECANCELED);
+    CHECK_EQ(f.wait_rc, 0); /* the group's own cancel is caught */
+    CHECK_EQ(f.at, 0);
+}
+
+/* A child that enters a deadline scope before it calls aio_started. */
+struct scoped_starter {
+    aio_frame hdr;
+    aio_scope s;
+    int sleep_rc;
+    aio_time woke_at;
+};
+static int scoped_starter(aio_task *t, void *p)
+{
+    struct scoped_starter *f = (struct scoped_starter *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_move_on_after(t, &f->s, AIO_MS(3));
+    aio_started(t, f);
+    AIO_SLEEP(rc, AIO_SEC(1));
+    f->sleep_rc = rc;
+    f->woke_at = aio_now(aio_task_loop(t));
+    aio_scope_exit(t, &f->s, rc);
+    AIO_END(0);
+}
+
+struct starts {
+    aio_frame hdr;
+    aio_group g, closed;
+    aio_task c, c2;
+    struct scoped_starter ss;
+    struct sleeper s;
+    aio_scope cs;
+    void *val;
+    int start_rc, null_rc, closed_rc, cancelled_rc, wait_rc, enter_bad, wait_null;
+};
+static int starts_main(aio_task *t, void *p)
+{
+    struct starts *f = (struct starts *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    f->enter_bad = aio_group_enter(t, &f->g, 99);
+    AIO_GROUP_WAIT(rc, NULL, 0);
+    f->wait_null = rc;
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    AIO_START(rc, &f->g, &f->c, scoped_starter, &f->ss, &f->val);
+    f->start_rc = rc;
+    AIO_START(rc, &f->g, &f->c2, NULL, &f->s, NULL);
+    f->null_rc = rc;
+    /* A cancelled caller does not start anything. */
+    aio_move_on_after(t, &f->cs, 0);
+    AIO_START(rc, &f->g, &f->c2, sleeper, &f->s, NULL);
+    f->cancelled_rc = rc;
+    aio_scope_exit(t, &f->cs, rc);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    f->wait_rc = rc;
+    /* A group that was entered and left is closed. */
+    aio_group_enter(t, &f->closed, AIO_GROUP_FAIL_FAST);
+    AIO_GROUP_WAIT(rc, &f->closed, 0);
+    AIO_START(rc, &f->closed, &f->c2, sleeper, &f->s, NULL);
+    f->closed_rc = rc;
+    AIO_END(0);
+}
+
+TEST(start_keeps_the_childs_own_scope_and_checks_its_arguments)
+{
+    static struct starts f;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, starts_main, &f), 0);
+    CHECK_EQ(f.enter_bad, AIO_EINVAL);
+    CHECK_EQ(f.wait_null, AIO_EINVAL);
+    CHECK_EQ(f.start_rc, 0);
+    CHECK(f.val == &f.ss);
+    CHECK_EQ(f.null_rc, AIO_EINVAL);
+    CHECK_EQ(f.cancelled_rc, AIO_ECANCELED);
+    CHECK_EQ(f.s.started, 0);
+    /* The child's deadline scope moved under the group with it and still fires. */
+    CHECK_EQ(f.ss.sleep_rc, AIO_ECANCELED);
+    CHECK_EQ(f.ss.woke_at, AIO_MS(3));
+    CHECK_EQ(f.wait_rc, 0);
+    CHECK_EQ(f.closed_rc, AIO_ECLOSED);
+}
+
+/* Cancelling the loop's root group reaches the main task. */
+struct rootc { aio_frame hdr; int rc; };
+static int rootc_main(aio_task *t, void *p)
+{
+    struct rootc *f = (struct rootc *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_group_cancel(&aio_task_loop(t)->root, "stop everything");
+    AIO_SLEEP(rc, AIO_SEC(1));
+    f->rc = rc;
+    AIO_END(rc);
+}
+
+TEST(cancelling_the_root_group_cancels_the_main_task)
+{
+    static struct rootc f;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, rootc_main, &f), AIO_ECANCELED);
+    CHECK_EQ(f.rc, AIO_ECANCELED);
+    CHECK_EQ(aio_now(&L), 0);
+}
+
+/* ---- forgotten scopes and groups at task end (recorded, then repaired) -- */
+
+struct forget { aio_frame hdr; aio_scope s; aio_group g; int which; };
+static int forget_child(aio_task *t, void *p)
+{
+    struct forget *f = (struct forget *)p;
+    AIO_BEGIN(t, f);
+    if (f->which == 0)
+        aio_move_on_after(t, &f->s, AIO_SEC(5)); /* never exited */
+    else
+        aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST); /* never waited, no children */
+    AIO_END(0);
+}
+struct forget_main_f { aio_frame hdr; aio_group g; aio_task c; struct forget fg; aio_stats st; int rc; };
+static int forget_main(aio_task *t, void *p)
+{
+    struct forget_main_f *f = (struct forget_main_f *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    aio_spawn(&f->g, &f->c, forget_child, &f->fg);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    f->rc = rc;
+    aio_loop_stats(aio_task_loop(t), &f->st);
+    AIO_END(0);
+}
+
+TEST(a_task_ending_inside_its_scope_or_group_has_them_closed)
+{
+    static struct forget_main_f f;
+    int which;
+    for (which = 0; which < 2; which++) {
+        memset(&f, 0, sizeof f);
+        memset(&mt, 0, sizeof mt);
+        f.fg.which = which;
+        test_loop_init_panics(&L);
+        CHECK_EQ(aio_run(&L, &mt, forget_main, &f), 0);
+        CHECK_EQ(f.rc, 0);
+        CHECK_EQ(f.st.timers, 0); /* the forgotten deadline timer is gone */
+        CHECK_EQ(f.st.tasks, 1);
+        CHECK_EQ(f.fg.s.flags & AIO_SCOPE_ACTIVE, 0);
+        if (which == 1)
+            CHECK_EQ(f.fg.g.state, AIO_GROUP_CLOSED);
+#ifdef AIO_DEBUG
+        CHECK_EQ(panic_count, 1);
+        CHECK(panic_msg && strstr(panic_msg, "did not exit") != NULL);
+#endif
+    }
+}
+
+/* ---- a cancel between an always-ready fd wait and its resumption -------- */
+
+struct fdready { aio_frame hdr; int fd; int rc; };
+static int fdready_task(aio_task *t, void *p)
+{
+    struct fdready *f = (struct fdready *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_WAIT_READABLE(rc, f->fd); /* a regular file is always ready: a plain yield */
+    f->rc = rc;
+    AIO_END(rc);
+}
+struct fdr_main { aio_frame hdr; aio_group g; aio_task c; struct fdready fr; int first_rc; };
+static int fdr_main_fn(aio_task *t, void *p)
+{
+    struct fdr_main *f = (struct fdr_main *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->g, AIO_GROUP_ALL_SETTLED);
+    aio_spawn(&f->g, &f->c, fdready_task, &f->fr);
+    AIO_YIELD();          /* the child has run up to its wait */
+    aio_task_cancel(&f->c);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    f->first_rc = rc;
+    AIO_END(0);
+}
+
+TEST(a_cancel_during_an_always_ready_fd_wait_is_seen_on_resume)
+{
+    static struct fdr_main f;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    f.fr.fd = open("tests/harness.h", O_RDONLY);
+    CHECK(f.fr.fd >= 0);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, fdr_main_fn, &f), 0);
+    CHECK_EQ(f.fr.rc, AIO_ECANCELED);
+    aio_loop_close(&L);
+    close(f.fr.fd);
+}
+
+/* Waiting on a descriptor that is not open reports the backend's error. */
+struct badfd { aio_frame hdr; int rc; };
+static int badfd_main(aio_task *t, void *p)
+{
+    struct badfd *f = (struct badfd *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_WAIT_READABLE(rc, 1000);
+    f->rc = rc;
+    AIO_END(0);
+}
+
+TEST(waiting_on_a_closed_descriptor_fails_with_ebadf)
+{
+    static struct badfd f;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    CHECK(fcntl(1000, F_GETFD) < 0);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, badfd_main, &f), 0);
+    CHECK_EQ(f.rc, -EBADF);
+    aio_loop_close(&L);
+}
+
+/* ---- the real clock ----------------------------------------------------- */
+
+struct realsleep { aio_frame hdr; aio_time t0, t1; int rc; };
+static int realsleep_main(aio_task *t, void *p)
+{
+    struct realsleep *f = (struct realsleep *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    f->t0 = aio_loop_update_time(aio_task_loop(t));
+    AIO_SLEEP(rc, AIO_MS(2));
+    f->rc = rc;
+    f->t1 = aio_loop_update_time(aio_task_loop(t));
+    AIO_SLEEP_FOREVER(rc); /* nothing can wake it */
+    AIO_END(rc);
+}
+
+TEST(real_clock_sleeps_without_a_reactor_and_detects_deadlock)
+{
+    static struct realsleep f;
+    aio_config cfg;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.seed = harness_seed;
+    CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    CHECK_EQ(aio_clock_advance(&L, AIO_MS(1)), AIO_EINVAL); /* only a virtual clock moves by hand */
+    CHECK_EQ(aio_run(&L, &mt, realsleep_main, &f), AIO_EDEADLK);
+    CHECK_EQ(f.rc, 0);
+    CHECK(f.t1 - f.t0 >= AIO_MS(2)); /* slept at least the duration */
+}
+
+static int poll_calls;
+static void poll_cb(aio_loop *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    poll_calls++;
+}
+
+TEST(loop_poll_runs_an_overdue_timer_at_once_and_caps_a_long_wait)
+{
+    aio_config cfg;
+    aio_call c;
+    int p[2];
+    memset(&cfg, 0, sizeof cfg);
+    memset(&c, 0, sizeof c);
+    cfg.seed = harness_seed;
+    CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    poll_calls = 0;
+    /* A timer already due: the wait is 0 although a long timeout was given. */
+    CHECK_EQ(aio_call_at(&L, &c, aio_loop_update_time(&L) - AIO_MS(1), poll_cb, NULL), 0);
+    CHECK(aio_loop_poll(&L, AIO_SEC(3600)) >= 0);
+    CHECK_EQ(poll_calls, 1);
+    /* A near-infinite timeout is capped; a ready descriptor ends it. */
+    CHECK_EQ(pipe(p), 0);
+    CHECK_EQ(write(p[1], "x", 1), 1);
+    CHECK_EQ(aio_loop_wake_enable(&L), 0);
+    aio_loop_wake(&L);
+    CHECK(aio_loop_poll(&L, AIO_TIME_INF - 1) >= 0);
+    CHECK_EQ(aio_loop_poll(&L, -1), AIO_EINVAL);
+    aio_loop_close(&L);
+    close(p[0]);
+    close(p[1]);
+}
+
+/* ---- dump: scopes, shields, past deadlines, lots, cancelled tasks ------- */
+
+struct shielded {
+    aio_frame hdr;
+    aio_scope outer, inner;
+    aio_event *ev;
+    int rc;
+};
+static int shielded_task(aio_task *t, void *p)
+{
+    struct shielded *f = (struct shielded *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_move_on_after(t, &f->outer, AIO_MS(1));
+    aio_scope_enter(t, &f->inner, AIO_TIME_INF);
+    aio_scope_set_shield(&f->inner, 1);
+    AIO_EVENT_WAIT(rc, f->ev);
+    f->rc = rc;
+    aio_scope_exit(t, &f->inner, rc);
+    aio_scope_exit(t, &f->outer, rc);
+    AIO_END(0);
+}
+struct dumpm {
+    aio_frame hdr;
+    aio_group g;
+    aio_task a, b;
+    aio_event ev;
+    struct shielded sh;
+    struct sleeper s;
+    char early[8192], out[8192];
+};
+static int dumpm_main(aio_task *t, void *p)
+{
+    struct dumpm *f = (struct dumpm *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_event_init(&f->ev);
+    f->sh.ev = &f->ev;
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    aio_spawn(&f->g, &f->a, shielded_task, &f->sh);
+    f->s.dur = AIO_MS(1);
+    aio_spawn(&f->g, &f->b, sleeper, &f->s);
+    aio_dump(aio_task_loop(t), collect, f->early); /* children not run yet */
+    AIO_SLEEP(rc, AIO_MS(5));
+    aio_task_cancel(&f->a);
+    aio_dump(aio_task_loop(t), collect, f->out);
+    aio_event_set(&f->ev);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    AIO_END(rc);
+}
+
+TEST(dump_shows_scopes_shields_overdue_deadlines_and_wait_objects)
+{
+    static struct dumpm f;
+    char want[64];
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, dumpm_main, &f), 0);
+    CHECK_EQ(f.sh.rc, 0); /* the shield kept both cancellations out */
+#ifndef AIO_USE_LABELS
+    CHECK(strstr(f.early, "at line 0\n") != NULL); /* a frame that never ran */
+#endif
+    CHECK(strstr(f.out, " cancelled deadline +-4000000ns\n") != NULL); /* the outer scope, 4 ms overdue */
+    CHECK(strstr(f.out, " shielded\n") != NULL);
+    CHECK(strstr(f.out, "(task cancelled)") != NULL);
+    sprintf(want, "on wait queue 0x");
+    CHECK(strstr(f.out, want) != NULL);
+}
+
+TEST(dump_stderr_writes_the_dump_to_standard_error)
+{
+    char buf[8192], direct[8192];
+    FILE *tmp = tmpfile();
+    int saved;
+    size_t n;
+    CHECK(tmp != NULL);
+    if (!tmp)
+        return;
+    test_loop_init(&L);
+    CHECK_EQ(aio_clock_advance(&L, AIO_MS(7)), 0);
+    CHECK_EQ(aio_clock_advance(&L, -1), AIO_EINVAL);
+    direct[0] = 0;
+    aio_dump(&L, collect, direct);
+    fflush(stderr);
+    saved = dup(2);
+    dup2(fileno(tmp), 2);
+    aio_dump_stderr(&L);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(tmp);
+    n = fread(buf, 1, sizeof buf - 1, tmp);
+    buf[n] = 0;
+    fclose(tmp);
+    CHECK(strcmp(buf, direct) == 0);
+    CHECK(strstr(buf, "loop now=7000000ns") != NULL);
+}
+
+int main(void)
+{
+    RUN(strerror_names_every_code_and_passes_errno_through);
+    RUN(scope_deadlines_absolute_saturated_moved_and_reentered);
+    RUN(task_cancelled_flag_rc_and_error_sites);
+    RUN(group_cancelled_before_entry_cancels_its_children_at_once);
+    RUN(start_keeps_the_childs_own_scope_and_checks_its_arguments);
+    RUN(cancelling_the_root_group_cancels_the_main_task);
+    RUN(a_task_ending_inside_its_scope_or_group_has_them_closed);
+    RUN_ONCE(a_cancel_during_an_always_ready_fd_wait_is_seen_on_resume);
+    RUN(waiting_on_a_closed_descriptor_fails_with_ebadf);
+    RUN(real_clock_sleeps_without_a_reactor_and_detects_deadlock);
+    RUN(loop_poll_runs_an_overdue_timer_at_once_and_caps_a_long_wait);
+    RUN(dump_shows_scopes_shields_overdue_deadlines_and_wait_objects);
+    RUN(dump_stderr_writes_the_dump_to_standard_error);
+    return harness_report();
+}
