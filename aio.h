@@ -1013,7 +1013,12 @@ AIO_API uint32_t aio_lot_repark(aio_lot *from, aio_lot *to, uint32_t n);
  *                AIO_SYS_pthread_sigmask (and pipe, fcntl, read, write, close)
  *   aio_thread.h AIO_SYS_pthread_create AIO_SYS_pthread_join
  *                AIO_SYS_pthread_mutex_init AIO_SYS_pthread_cond_init
- *                AIO_SYS_open AIO_SYS_pread AIO_SYS_pwrite (and close)
+ *                AIO_SYS_pthread_sigmask AIO_SYS_open AIO_SYS_pread
+ *                AIO_SYS_pwrite (and close)
+ * Not hooked: the clock (clock_gettime; replace it with aio_config.clock),
+ * the short sleeps of the backend-less idle step and of aio_loop_close
+ * (nanosleep), the pthread mutex and condition operations, and name
+ * resolution (getaddrinfo).
  * A hook may be called from the loop's thread, from pool workers (the file
  * jobs, the wake write of aio_loop_post) and from a signal handler (the wake
  * write of aio_loop_wake), so it must be thread-safe and keep errno as the

@@ -52,7 +52,7 @@
 #include <pthread.h>
 
 /*
- * Syscall hooks: the thread and file calls here are spelled through
+ * Syscall hooks: the thread, signal-mask and file calls here are spelled through
  * AIO_SYS_<name> macros that default to the calls themselves (close through
  * aio.h's AIO_SYS_close); see "Syscall hooks" in aio.h.  The file calls run
  * on pool threads, so a hook must be thread-safe.
@@ -77,6 +77,9 @@
 #endif
 #ifndef AIO_SYS_pwrite
 #define AIO_SYS_pwrite pwrite
+#endif
+#ifndef AIO_SYS_pthread_sigmask
+#define AIO_SYS_pthread_sigmask pthread_sigmask
 #endif
 
 #ifdef __cplusplus
@@ -403,7 +406,7 @@ static void *aio__pool_worker(void *arg)
     aio_pool *p = (aio_pool *)arg;
     sigset_t all;
     sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL); /* process signals go to the loop's thread */
+    AIO_SYS_pthread_sigmask(SIG_BLOCK, &all, NULL); /* process signals go to the loop's thread */
     pthread_mutex_lock(&p->mu);
     for (;;) {
         aio_job *j;
