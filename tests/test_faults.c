@@ -39,6 +39,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -84,6 +85,8 @@ static int w_cond_init(pthread_cond_t *c, const pthread_condattr_t *a);
 static int w_open(const char *path, int fl, ...);
 static ssize_t w_pread(int fd, void *buf, size_t n, off_t at);
 static ssize_t w_pwrite(int fd, const void *buf, size_t n, off_t at);
+static int w_signalfd(int fd, const sigset_t *set, int flags);
+static int w_sigmask(int how, const sigset_t *set, sigset_t *old);
 
 #define AIO_SYS_read w_read
 #define AIO_SYS_write w_write
@@ -121,6 +124,8 @@ static ssize_t w_pwrite(int fd, const void *buf, size_t n, off_t at);
 #define AIO_SYS_open w_open
 #define AIO_SYS_pread w_pread
 #define AIO_SYS_pwrite w_pwrite
+#define AIO_SYS_signalfd w_signalfd
+#define AIO_SYS_pthread_sigmask w_sigmask
 
 #define AIO_IMPLEMENTATION
 #include "../aio_proc.h"
@@ -134,14 +139,15 @@ enum {
     K_read, K_write, K_close, K_fcntl, K_pipe, K_eventfd, K_epoll_create1, K_epoll_ctl, K_epoll_wait, K_poll,
     K_socket, K_bind, K_listen, K_accept, K_connect, K_recv, K_send, K_getsockopt, K_setsockopt, K_getsockname,
     K_shutdown, K_spawn, K_fa_init, K_fa_adddup2, K_fa_addopen, K_attr_init, K_waitpid, K_kill, K_pidfd_open,
-    K_pthread_create, K_pthread_join, K_mutex_init, K_cond_init, K_open, K_pread, K_pwrite, NKIND
+    K_pthread_create, K_pthread_join, K_mutex_init, K_cond_init, K_open, K_pread, K_pwrite, K_signalfd,
+    K_sigmask, NKIND
 };
 static const char *const kind_names[NKIND] = {
     "read", "write", "close", "fcntl", "pipe", "eventfd", "epoll_create1", "epoll_ctl", "epoll_wait", "poll",
     "socket", "bind", "listen", "accept", "connect", "recv", "send", "getsockopt", "setsockopt", "getsockname",
     "shutdown", "posix_spawnp", "file_actions_init", "file_actions_adddup2", "file_actions_addopen",
     "spawnattr_init", "waitpid", "kill", "pidfd_open", "pthread_create", "pthread_join", "pthread_mutex_init",
-    "pthread_cond_init", "open", "pread", "pwrite"
+    "pthread_cond_init", "open", "pread", "pwrite", "signalfd", "pthread_sigmask"
 };
 
 /* A slot is a kind on the loop's thread (kind) or on any other thread
@@ -344,6 +350,17 @@ static ssize_t w_pwrite(int fd, const void *buf, size_t n, off_t at)
     return pwrite(fd, buf, n, at);
 }
 
+static int w_signalfd(int fd, const sigset_t *set, int flags)
+{
+    FAIL_WITH_ERRNO(K_signalfd);
+    return signalfd(fd, set, flags);
+}
+static int w_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+    FAIL_WITH_CODE(K_sigmask);
+    return pthread_sigmask(how, set, old);
+}
+
 /* The errnos a call of each kind can plausibly fail with (SHORT: a short
  * transfer), 0-terminated after the first entry.  Kinds the scenarios make
  * but that no plausible errno fits (pthread_join) have none. */
@@ -385,6 +402,8 @@ static const int plausible[NKIND][7] = {
     [K_open] = { EMFILE, EACCES, EINTR, END },
     [K_pread] = { EINTR, EIO, SHORT, END },
     [K_pwrite] = { EINTR, ENOSPC, SHORT, END },
+    [K_signalfd] = { EMFILE, ENOMEM, END },
+    [K_sigmask] = { END }, /* fails only for a bad argument */
 };
 
 /* The errnos of a slot: a pool worker's only write is the wake of the loop
@@ -423,7 +442,7 @@ static int verbatim(int slot)
     switch (slot % NKIND) {
     case K_connect: case K_socket: case K_bind: case K_listen: case K_pipe: case K_eventfd: case K_epoll_create1:
     case K_spawn: case K_fa_init: case K_fa_adddup2: case K_fa_addopen: case K_attr_init: case K_pthread_create:
-    case K_mutex_init: case K_cond_init: case K_open:
+    case K_mutex_init: case K_cond_init: case K_open: case K_signalfd:
         return 1;
     default:
         return 0;
@@ -511,7 +530,7 @@ static int run_one(scenario_fn fn, int slot, long k, int err, struct sweep_stats
         st->failed++;
     if (getenv("AIO_FAULTS_VERBOSE"))
         printf("    %s: %s#%ld%s %s -> %d (%s)%s\n", name, slot < 0 ? "clean" : kind_names[slot % NKIND], k,
-               slot >= NKIND ? " (worker)" : "", err == SHORT ? "short" : strerror(err), rc, aio_strerror(rc),
+               slot >= NKIND ? " (worker)" : "", slot < 0 ? "run" : err == SHORT ? "short" : strerror(err), rc, aio_strerror(rc),
                F.fired ? "" : ", not reached");
     if (corrupt || hung || before != after || !no_children() || (rc < 0 && rc == AIO_ETIMEDOUT) || rc > 0 ||
         (rc < 0 && strcmp(aio_strerror(rc), "unknown error") == 0) ||
@@ -1002,6 +1021,93 @@ TEST(reactor_and_wake_path_survive_or_report_every_single_fault)
     sweep(reactor_scenario, "reactor");
 }
 
+/* ---- (e) signals through a signalfd ------------------------------------------- */
+
+static struct signal_main {
+    aio_frame hdr;
+    aio_sigwatch w;
+    aio_scope sc;
+    aio_group g;
+    aio_task raiser_task;
+    int *corrupt;
+} sm;
+
+struct raiser {
+    aio_frame hdr;
+};
+static struct raiser sr;
+
+static volatile sig_atomic_t stray; /* a signal delivered past the watcher */
+static void on_usr1(int sig)
+{
+    (void)sig;
+    stray++;
+}
+
+/* Raises SIGUSR1 once the watcher has parked. */
+static int raiser(aio_task *t, void *frame)
+{
+    int rc;
+    AIO_BEGIN(t, frame);
+    AIO_SLEEP(rc, AIO_MS(10));
+    if (rc == 0)
+        kill(getpid(), SIGUSR1);
+    AIO_END(rc);
+}
+
+/* One signal pending before the wait, then one raised while it waits. */
+static int signal_main(aio_task *t, void *frame)
+{
+    struct signal_main *f = (struct signal_main *)frame;
+    static const int sigs[] = { SIGUSR1 };
+    int rc;
+    AIO_BEGIN(t, f);
+    rc = aio_signal_open(aio_task_loop(t), &f->w, sigs, 1);
+    if (rc)
+        AIO_RETURN(rc);
+    kill(getpid(), SIGUSR1); /* blocked now: pending until the watcher reads it */
+    aio_fail_after(t, &f->sc, AIO_SEC(1));
+    AIO_SIGNAL_WAIT(rc, &f->w);
+    if (rc > 0 && rc != SIGUSR1)
+        *f->corrupt = 1;
+    if (rc > 0) {
+        aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+        aio_spawn(&f->g, &f->raiser_task, raiser, &sr);
+        AIO_SIGNAL_WAIT(rc, &f->w);
+        if (rc > 0 && rc != SIGUSR1)
+            *f->corrupt = 1;
+        AIO_GROUP_WAIT(rc, &f->g, rc < 0 ? rc : 0);
+    }
+    rc = deadline_exit(t, &f->sc, rc);
+    aio_signal_close(&f->w);
+    AIO_END(rc < 0 ? rc : 0);
+}
+
+static int signal_scenario(int *corrupt)
+{
+    int rc;
+    loop_init(1);
+    memset(&sm, 0, sizeof sm);
+    sm.corrupt = corrupt;
+    stray = 0;
+    rc = aio_run(&L, &mt, signal_main, &sm);
+    loop_done();
+    if (rc == 0 && stray) /* received through the watcher, not the handler */
+        *corrupt = 1;
+    return rc;
+}
+
+TEST(signal_watch_survives_or_reports_every_single_fault)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1; /* a signal left pending after a failure lands here, harmlessly */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    sweep(signal_scenario, "signals");
+    signal(SIGUSR1, SIG_DFL);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1013,5 +1119,6 @@ int main(void)
     RUN_ONCE(communicate_closes_the_pipes_when_a_read_fails);
     RUN_ONCE(to_thread_and_file_jobs_survive_or_report_every_single_fault);
     RUN_ONCE(reactor_and_wake_path_survive_or_report_every_single_fault);
+    RUN_ONCE(signal_watch_survives_or_reports_every_single_fault);
     return harness_report();
 }
