@@ -51,6 +51,8 @@ TEST(listen_and_bind_reject_bad_arguments_and_report_os_errors)
 {
     aio_listener l, l2;
     aio_udp u;
+    memset(&l, 0, sizeof l);
+    memset(&l2, 0, sizeof l2);
     CHECK_EQ(aio_tcp_listen(NULL, "127.0.0.1", 0, 0), AIO_EINVAL);
     CHECK_EQ(aio_tcp_listen(&l, "127.0.0.1", 70000, 0), AIO_EINVAL);
     CHECK_EQ(aio_unix_listen(NULL, "/tmp/x", 0), AIO_EINVAL);
@@ -242,6 +244,7 @@ TEST(connect_to_an_address_and_its_argument_and_cancel_errors)
     static struct conns f;
     aio_listener l;
     memset(&f, 0, sizeof f);
+    memset(&l, 0, sizeof l);
     f.s.fd = f.s2.fd = -1;
     CHECK_EQ(aio_tcp_listen(&l, "127.0.0.1", 0, 0), 0);
     CHECK_EQ(aio_sockaddr_ip(&f.a, "127.0.0.1", l.port), 0);
