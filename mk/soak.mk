@@ -20,7 +20,7 @@ SEED             ?=
 SOAK_SAN         ?=
 SOAK_SMOKE       ?= 15
 SOAK_RSS_KB      ?= 8192
-SOAK_SAN_RSS_KB  ?= 65536
+SOAK_SAN_RSS_KB  ?= 32768
 
 ifeq ($(SOAK_SAN),1)
 SOAK_BUILD  = build/$(CCNAME)-soak-san

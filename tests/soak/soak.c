@@ -54,6 +54,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SOAK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SOAK_ASAN 1
+#endif
+#endif
+#ifdef SOAK_ASAN
+/* AddressSanitizer keeps freed blocks in a quarantine (256 MiB by default)
+ * before reusing them; the resident set would grow with it for the whole
+ * run (every connect's getaddrinfo allocates and frees).  Keep it small. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "quarantine_size_mb=8";
+}
+#endif
+
 #define MAX_CLIENTS 1000
 #define CHUNK 16384
 #define NSLEEPERS 64
