@@ -595,6 +595,90 @@ TEST(dump_stderr_writes_the_dump_to_standard_error)
     CHECK(strstr(buf, "loop now=7000000ns") != NULL);
 }
 
+/* ---- a child spawned into a group whose owner is already joining -------- */
+
+struct joiner { aio_frame hdr; aio_group g; int wait_rc; aio_time left_at; };
+static int joiner_task(aio_task *t, void *p)
+{
+    struct joiner *f = (struct joiner *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    AIO_GROUP_WAIT(rc, &f->g, 0); /* empty: a plain schedule point */
+    f->wait_rc = rc;
+    f->left_at = aio_now(aio_task_loop(t));
+    AIO_END(rc);
+}
+struct late { aio_frame hdr; struct joiner *j; aio_task c; struct sleeper s; int spawn_rc; };
+static int late_spawner(aio_task *t, void *p)
+{
+    struct late *f = (struct late *)p;
+    AIO_BEGIN(t, f);
+    f->s.dur = AIO_MS(3);
+    f->spawn_rc = aio_spawn(&f->j->g, &f->c, sleeper, &f->s); /* the group is joining */
+    AIO_END(0);
+}
+struct latem { aio_frame hdr; aio_group g; aio_task tj, tl; struct joiner j; struct late l; };
+static int latem_main(aio_task *t, void *p)
+{
+    struct latem *f = (struct latem *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    f->l.j = &f->j;
+    aio_spawn(&f->g, &f->tj, joiner_task, &f->j);
+    aio_spawn(&f->g, &f->tl, late_spawner, &f->l);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    AIO_END(rc);
+}
+
+TEST(a_joining_group_waits_for_a_child_spawned_into_it_by_another_task)
+{
+    static struct latem f;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, latem_main, &f), 0);
+    CHECK_EQ(f.l.spawn_rc, 0);
+    CHECK_EQ(f.l.s.finished, 1);
+    CHECK_EQ(f.j.wait_rc, 0);
+    CHECK_EQ(f.j.left_at, AIO_MS(3)); /* the owner left once the late child was done */
+}
+
+/* ---- shields and a scope entered twice ---------------------------------- */
+
+struct shield2 { aio_frame hdr; aio_scope s; uint8_t before, after; int again; };
+static int shield2_main(aio_task *t, void *p)
+{
+    struct shield2 *f = (struct shield2 *)p;
+    AIO_BEGIN(t, f);
+    aio_move_on_after(t, &f->s, AIO_SEC(1));
+    f->before = f->s.flags;
+    aio_scope_set_shield(&f->s, 0); /* not shielded: nothing to do */
+    f->after = f->s.flags;
+#ifdef AIO_DEBUG
+    f->again = aio_move_on_at(t, &f->s, AIO_SEC(2)); /* already active: refused, not reset */
+#endif
+    aio_scope_exit(t, &f->s, 0);
+    AIO_END(0);
+}
+
+TEST(unshielding_an_unshielded_scope_and_reentering_an_active_one_change_nothing)
+{
+    static struct shield2 f;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init_panics(&L);
+    CHECK_EQ(aio_run(&L, &mt, shield2_main, &f), 0);
+    CHECK_EQ(f.after, f.before);
+    CHECK_EQ(f.s.flags & AIO_SCOPE_ACTIVE, 0);
+#ifdef AIO_DEBUG
+    CHECK_EQ(f.again, AIO_EBUSY);
+    CHECK_EQ(panic_count, 1);
+    CHECK(panic_msg && strstr(panic_msg, "already active") != NULL);
+#endif
+}
+
 int main(void)
 {
     RUN(strerror_names_every_code_and_passes_errno_through);
@@ -610,5 +694,7 @@ int main(void)
     RUN(loop_poll_runs_an_overdue_timer_at_once_and_caps_a_long_wait);
     RUN(dump_shows_scopes_shields_overdue_deadlines_and_wait_objects);
     RUN(dump_stderr_writes_the_dump_to_standard_error);
+    RUN_ONCE(a_joining_group_waits_for_a_child_spawned_into_it_by_another_task);
+    RUN(unshielding_an_unshielded_scope_and_reentering_an_active_one_change_nothing);
     return harness_report();
 }

@@ -23,6 +23,9 @@ TEST(sockaddr_format_every_family_and_reject_bad_input)
     CHECK_EQ(aio_sockaddr_unix(&a, "/tmp/aio-x.sock"), 0);
     CHECK(strcmp(aio_sockaddr_format(&a, out, sizeof out), "unix:/tmp/aio-x.sock") == 0);
     CHECK_EQ(aio_sockaddr_port(&a), -1);
+    /* A length past the path field (a whole sockaddr_storage): the path is bounded by the field. */
+    a.len = (socklen_t)sizeof a.ss;
+    CHECK(strcmp(aio_sockaddr_format(&a, out, sizeof out), "unix:/tmp/aio-x.sock") == 0);
     /* A Unix address whose length stops before the path: an empty path. */
     a.len = 0;
     CHECK(strcmp(aio_sockaddr_format(&a, out, sizeof out), "unix:") == 0);
@@ -50,7 +53,7 @@ TEST(sockaddr_format_every_family_and_reject_bad_input)
 TEST(listen_and_bind_reject_bad_arguments_and_report_os_errors)
 {
     aio_listener l, l2;
-    aio_udp u;
+    aio_udp u, u2;
     memset(&l, 0, sizeof l);
     memset(&l2, 0, sizeof l2);
     CHECK_EQ(aio_tcp_listen(NULL, "127.0.0.1", 0, 0), AIO_EINVAL);
@@ -67,7 +70,11 @@ TEST(listen_and_bind_reject_bad_arguments_and_report_os_errors)
     CHECK(l.port > 0);
     CHECK_EQ(aio_tcp_listen(&l2, "127.0.0.1", l.port, 0), -EADDRINUSE);
     CHECK_EQ(l2.fd, -1);
+    CHECK_EQ(aio_udp_bind(&u, "127.0.0.1", 0), 0);
+    CHECK_EQ(aio_udp_bind(&u2, "127.0.0.1", u.port), -EADDRINUSE);
+    CHECK_EQ(u2.fd, -1);
     test_loop_init(&L);
+    CHECK_EQ(aio_udp_close(&L, &u), 0);
     CHECK_EQ(aio_listener_close(&L, &l), 0);
     aio_loop_close(&L);
 }
@@ -370,6 +377,110 @@ TEST(udp_waits_for_a_datagram_and_reports_send_errors)
     aio_loop_close(&L);
 }
 
+/* ---- a read served from the buffer, smaller than what is buffered ------- */
+
+struct bufrd { aio_frame hdr; aio_stream s; unsigned char buf[32]; char two[2]; int line, exact, rest; };
+static int bufrd_main(aio_task *t, void *p)
+{
+    struct bufrd *f = (struct bufrd *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_STREAM_READ_LINE(rc, &f->s, sizeof f->buf); /* reads all 11 bytes, returns the first line */
+    f->line = rc;
+    AIO_STREAM_READ_EXACT(rc, &f->s, f->two, sizeof f->two);
+    f->exact = rc;
+    f->rest = (int)aio_stream_buffered(&f->s);
+    AIO_END(0);
+}
+
+TEST(a_read_smaller_than_the_buffered_bytes_takes_just_what_it_asked)
+{
+    static struct bufrd f;
+    int sv[2];
+    memset(&f, 0, sizeof f);
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    CHECK_EQ(write(sv[1], "hello\nworld", 11), 11);
+    CHECK_EQ(aio_stream_init(&f.s, sv[0], f.buf, sizeof f.buf), 0);
+    CHECK_EQ(net_run(bufrd_main, &f), 0);
+    CHECK_EQ(f.line, 6);
+    CHECK_EQ(f.exact, 2);
+    CHECK(memcmp(f.two, "wo", 2) == 0);
+    CHECK_EQ(f.rest, 3);
+    aio_stream_close(&L, &f.s);
+    close(sv[1]);
+    aio_loop_close(&L);
+}
+
+/* ---- a listener closed while its accept is about to resume -------------- */
+
+struct acl_acc { aio_frame hdr; aio_listener *l; aio_stream s; int rc; };
+static int acl_acceptor(aio_task *t, void *p)
+{
+    struct acl_acc *f = (struct acl_acc *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_ACCEPT(rc, f->l, &f->s, NULL);
+    f->rc = rc;
+    AIO_END(0);
+}
+struct acl { aio_frame hdr; aio_listener l; aio_group g; aio_task ta; struct acl_acc a; int cfd; int connect_rc; };
+static int acl_main(aio_task *t, void *p)
+{
+    struct acl *f = (struct acl *)p;
+    aio_sockaddr a;
+    int rc;
+    AIO_BEGIN(t, f);
+    f->a.l = &f->l;
+    f->a.s.fd = -1;
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    aio_spawn(&f->g, &f->ta, acl_acceptor, &f->a);
+    AIO_YIELD(); /* the acceptor waits for a connection */
+    aio_sockaddr_ip(&a, "127.0.0.1", f->l.port);
+    f->cfd = socket(AF_INET, SOCK_STREAM, 0);
+    f->connect_rc = connect(f->cfd, (const struct sockaddr *)(const void *)&a.ss, a.len);
+    AIO_YIELD(); /* the listener is readable: the acceptor is woken */
+    aio_listener_close(aio_task_loop(t), &f->l);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    AIO_END(rc);
+}
+
+TEST(an_accept_whose_listener_closes_before_it_resumes_is_closed)
+{
+    static struct acl f;
+    memset(&f, 0, sizeof f);
+    CHECK_EQ(aio_tcp_listen(&f.l, "127.0.0.1", 0, 0), 0);
+    CHECK_EQ(net_run(acl_main, &f), 0);
+    CHECK_EQ(f.connect_rc, 0);
+    CHECK_EQ(f.a.rc, AIO_ECLOSED);
+    CHECK_EQ(f.a.s.fd, -1);
+    CHECK_EQ(f.l.fd, -1);
+    close(f.cfd);
+    aio_loop_close(&L);
+}
+
+/* ---- a server shut down before it serves --------------------------------- */
+
+static struct echo_conn srv_pool[2];
+
+TEST(a_server_shut_down_before_serving_accepts_nothing)
+{
+    static aio_server srv;
+    static aio_listener lst;
+    memset(&lst, 0, sizeof lst);
+    CHECK_EQ(aio_server_init(NULL, &lst, srv_pool, 2, sizeof srv_pool[0], echo_handler), AIO_EINVAL);
+    CHECK_EQ(aio_server_init(&srv, &lst, srv_pool, 0, sizeof srv_pool[0], echo_handler), AIO_EINVAL);
+    CHECK_EQ(aio_server_init(&srv, &lst, srv_pool, 2, 1, echo_handler), AIO_EINVAL);
+    CHECK_EQ(aio_server_init(&srv, &lst, srv_pool, 2, sizeof srv_pool[0], NULL), AIO_EINVAL);
+    CHECK_EQ(aio_tcp_listen(&lst, "127.0.0.1", 0, 0), 0);
+    CHECK_EQ(aio_server_init(&srv, &lst, srv_pool, 2, sizeof srv_pool[0], echo_handler), 0);
+    aio_server_shutdown(&srv, 0);
+    aio_server_shutdown(&srv, 0); /* twice: nothing more */
+    CHECK_EQ(net_run(aio_server_serve, &srv), 0);
+    CHECK_EQ(srv.accepted, 0);
+    CHECK_EQ(lst.fd, -1); /* the server closed its listener */
+    aio_loop_close(&L);
+}
+
 int main(void)
 {
     net_watchdog(30);
@@ -380,5 +491,8 @@ int main(void)
     RUN(connect_to_an_address_and_its_argument_and_cancel_errors);
     RUN(accept_into_an_open_stream_or_from_a_non_listening_socket_fails);
     RUN(udp_waits_for_a_datagram_and_reports_send_errors);
+    RUN(a_read_smaller_than_the_buffered_bytes_takes_just_what_it_asked);
+    RUN_ONCE(an_accept_whose_listener_closes_before_it_resumes_is_closed);
+    RUN(a_server_shut_down_before_serving_accepts_nothing);
     return harness_report();
 }

@@ -69,6 +69,7 @@ struct brk {
     aio_frame hdr;
     aio_lock lock;
     aio_cond cond;
+    int notify; /* 1: the owner notifies before it breaks the lock; 0: the waiter is cancelled after */
     int wait_rc, notify_rc;
     char dump[1024];
 };
@@ -89,7 +90,8 @@ static int brk_owner(aio_task *t, void *p)
     int rc;
     AIO_BEGIN(t, f);
     AIO_LOCK_ACQUIRE(rc, &f->b->lock);
-    f->b->notify_rc = aio_cond_notify(t, &f->b->cond, 1);
+    if (f->b->notify)
+        f->b->notify_rc = aio_cond_notify(t, &f->b->cond, 1);
     AIO_END(rc); /* finishes holding the lock: it breaks */
 }
 struct brk_main_f { aio_frame hdr; struct brk b; aio_group g; aio_task w, o; struct brk_waiter fw, fo; };
@@ -105,6 +107,10 @@ static int brk_main(aio_task *t, void *p)
     aio_spawn(&f->g, &f->w, brk_waiter, &f->fw);
     AIO_SLEEP(rc, AIO_MS(1)); /* the waiter is parked on the condition */
     aio_spawn(&f->g, &f->o, brk_owner, &f->fo);
+    if (!f->b.notify) {
+        AIO_SLEEP(rc, AIO_MS(1)); /* the owner has finished; the waiter still waits */
+        aio_task_cancel(&f->w);   /* it takes the broken lock back on the way out */
+    }
     AIO_GROUP_WAIT(rc, &f->g, 0);
     aio_lock_dump(&f->b.lock, collect, f->b.dump);
     AIO_END(rc);
@@ -113,13 +119,17 @@ static int brk_main(aio_task *t, void *p)
 TEST(a_condition_waiter_whose_lock_broke_gets_ebroken)
 {
     static struct brk_main_f f;
-    memset(&f, 0, sizeof f);
-    memset(&mt, 0, sizeof mt);
-    test_loop_init_panics(&L);
-    CHECK_EQ(aio_run(&L, &mt, brk_main, &f), 0);
-    CHECK_EQ(f.b.notify_rc, 1); /* one waiter woken */
-    CHECK_EQ(f.b.wait_rc, AIO_EBROKEN);
-    CHECK(strstr(f.b.dump, "broken (owner finished holding it)") != NULL);
+    int notify;
+    for (notify = 0; notify < 2; notify++) {
+        memset(&f, 0, sizeof f);
+        memset(&mt, 0, sizeof mt);
+        f.b.notify = notify;
+        test_loop_init_panics(&L);
+        CHECK_EQ(aio_run(&L, &mt, brk_main, &f), 0);
+        CHECK_EQ(f.b.notify_rc, notify); /* one waiter woken, or none notified */
+        CHECK_EQ(f.b.wait_rc, AIO_EBROKEN);
+        CHECK(strstr(f.b.dump, "broken (owner finished holding it)") != NULL);
+    }
 }
 
 /* ---- limiter, waitgroup, barrier ---------------------------------------- */
@@ -133,7 +143,8 @@ struct misc {
     aio_barrier bar;
     aio_group g;
     aio_task c;
-    int lim_rc, wg_over, wg_neg, bar_zero, bar_rc, borrowed;
+    aio_borrow bw2;
+    int lim_rc, held_rc, twice_rc, wg_over, wg_neg, bar_zero, bar_rc, borrowed;
 };
 struct bar_waiter { aio_frame hdr; aio_barrier *b; int rc; };
 static int bar_waiter(aio_task *t, void *p)
@@ -158,6 +169,15 @@ static int misc_main(aio_task *t, void *p)
     m->lim_rc = rc;
     aio_scope_exit(t, &m->sc, rc);
     m->borrowed = (int)m->lim.borrowed;
+    /* A borrow in use, or a second token for the same borrower, is refused. */
+    AIO_LIMITER_ACQUIRE(rc, &m->lim, &m->bw);
+    m->held_rc = rc;
+    AIO_LIMITER_ACQUIRE(rc, &m->lim, &m->bw);
+    m->twice_rc = rc;
+    AIO_LIMITER_ACQUIRE(rc, &m->lim, &m->bw2);
+    if (rc != AIO_EBUSY)
+        m->twice_rc = 1;
+    aio_limiter_release(&m->lim, &m->bw);
     aio_waitgroup_init(&m->wg);
     aio_waitgroup_add(&m->wg, 5);
     m->wg_over = aio_waitgroup_add(&m->wg, INT32_MAX);
@@ -186,6 +206,9 @@ TEST(limiter_waitgroup_and_barrier_error_paths)
     CHECK_EQ(aio_run(&L, &mt, misc_main, &f), 0);
     CHECK_EQ(f.m.lim_rc, AIO_ECANCELED);
     CHECK_EQ(f.m.borrowed, 0);
+    CHECK_EQ(f.m.held_rc, 0);
+    CHECK_EQ(f.m.twice_rc, AIO_EBUSY);
+    CHECK_EQ(f.m.lim.borrowed, 0);
     CHECK_EQ(f.m.wg_over, AIO_EOVERFLOW);
     CHECK_EQ(f.m.wg_neg, AIO_EINVAL);
     CHECK_EQ(f.m.bar_zero, AIO_EINVAL);
