@@ -497,6 +497,8 @@ static void loop_done(void)
 {
     CHECK(L.heap == NULL);           /* no timer */
     CHECK_EQ(L.reactor.nfds, 0);     /* no fd waiter */
+    CHECK_EQ(L.nready, 0);           /* no task still runnable */
+    CHECK_EQ(L.root.live, 0);        /* no task still linked */
     CHECK_EQ(aio_loop_close(&L), 0);
 }
 
