@@ -3510,7 +3510,7 @@ AIO_IMPL int aio_loop_close(aio_loop *L)
 AIO_IMPL int aio_run(aio_loop *L, aio_task *main, aio_fn fn, void *frame)
 {
     int rc, deadlocked = 0;
-    AIO__ASSERT(L, L->current == NULL, "aio_run called from inside a task");
+    AIO__ASSERT(L, !L || L->current == NULL, "aio_run called from inside a task");
     if (!L || !main || L->current)
         return AIO_EINVAL;
     L->root.state = AIO_GROUP_OPEN;
