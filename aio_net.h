@@ -1180,15 +1180,19 @@ static int aio__listen_on(aio_listener *l, const aio_sockaddr *a, int backlog)
         AIO_SYS_close(fd);
         return -e;
     }
-    l->fd = fd;
-    l->family = family;
     l->port = 0;
-    if (family != AF_UNIX) {
+    if (family != AF_UNIX) { /* the bound port (port 0 picks one): a listener without it is no use */
         aio_sockaddr b;
         b.len = sizeof b.ss;
-        if (AIO_SYS_getsockname(fd, (struct sockaddr *)(void *)&b.ss, &b.len) == 0)
-            l->port = aio_sockaddr_port(&b);
+        if (AIO_SYS_getsockname(fd, (struct sockaddr *)(void *)&b.ss, &b.len) != 0) {
+            int e = errno;
+            AIO_SYS_close(fd);
+            return -e;
+        }
+        l->port = aio_sockaddr_port(&b);
     }
+    l->fd = fd;
+    l->family = family;
     if (!l->backoff)
         l->backoff = AIO_MS(100);
     l->op.phase = AIO__PH_IDLE;
@@ -1440,7 +1444,12 @@ AIO_IMPL int aio_udp_bind(aio_udp *u, const char *host, int port)
         return r;
     }
     b.len = sizeof b.ss;
-    u->port = AIO_SYS_getsockname(fd, (struct sockaddr *)(void *)&b.ss, &b.len) == 0 ? aio_sockaddr_port(&b) : 0;
+    if (AIO_SYS_getsockname(fd, (struct sockaddr *)(void *)&b.ss, &b.len) != 0) { /* the bound port */
+        r = -errno;
+        AIO_SYS_close(fd);
+        return r;
+    }
+    u->port = aio_sockaddr_port(&b);
     u->fd = fd;
     u->rd.phase = u->wr.phase = AIO__PH_IDLE;
     return 0;
