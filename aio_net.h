@@ -1174,10 +1174,16 @@ static int aio__listen_on(aio_listener *l, const aio_sockaddr *a, int backlog)
         AIO_SYS_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (family == AF_INET6)
         AIO_SYS_setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (AIO_SYS_bind(fd, (const struct sockaddr *)(const void *)&a->ss, a->len) < 0 ||
-        AIO_SYS_listen(fd, backlog > 0 ? backlog : SOMAXCONN) < 0) {
+    if (AIO_SYS_bind(fd, (const struct sockaddr *)(const void *)&a->ss, a->len) < 0) {
         int e = errno;
         AIO_SYS_close(fd);
+        return -e;
+    }
+    if (AIO_SYS_listen(fd, backlog > 0 ? backlog : SOMAXCONN) < 0) {
+        int e = errno;
+        AIO_SYS_close(fd);
+        if (family == AF_UNIX) /* the bind made the socket file: remove it again */
+            AIO_SYS_unlink(((const struct sockaddr_un *)(const void *)&a->ss)->sun_path);
         return -e;
     }
     l->port = 0;
