@@ -87,6 +87,8 @@ static ssize_t w_pread(int fd, void *buf, size_t n, off_t at);
 static ssize_t w_pwrite(int fd, const void *buf, size_t n, off_t at);
 static int w_signalfd(int fd, const sigset_t *set, int flags);
 static int w_sigmask(int how, const sigset_t *set, sigset_t *old);
+static ssize_t w_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t len);
+static ssize_t w_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len);
 
 #define AIO_SYS_read w_read
 #define AIO_SYS_write w_write
@@ -126,6 +128,8 @@ static int w_sigmask(int how, const sigset_t *set, sigset_t *old);
 #define AIO_SYS_pwrite w_pwrite
 #define AIO_SYS_signalfd w_signalfd
 #define AIO_SYS_pthread_sigmask w_sigmask
+#define AIO_SYS_sendto w_sendto
+#define AIO_SYS_recvfrom w_recvfrom
 
 #define AIO_IMPLEMENTATION
 #include "../aio_proc.h"
@@ -140,14 +144,14 @@ enum {
     K_socket, K_bind, K_listen, K_accept, K_connect, K_recv, K_send, K_getsockopt, K_setsockopt, K_getsockname,
     K_shutdown, K_spawn, K_fa_init, K_fa_adddup2, K_fa_addopen, K_attr_init, K_waitpid, K_kill, K_pidfd_open,
     K_pthread_create, K_pthread_join, K_mutex_init, K_cond_init, K_open, K_pread, K_pwrite, K_signalfd,
-    K_sigmask, NKIND
+    K_sigmask, K_sendto, K_recvfrom, NKIND
 };
 static const char *const kind_names[NKIND] = {
     "read", "write", "close", "fcntl", "pipe", "eventfd", "epoll_create1", "epoll_ctl", "epoll_wait", "poll",
     "socket", "bind", "listen", "accept", "connect", "recv", "send", "getsockopt", "setsockopt", "getsockname",
     "shutdown", "posix_spawnp", "file_actions_init", "file_actions_adddup2", "file_actions_addopen",
     "spawnattr_init", "waitpid", "kill", "pidfd_open", "pthread_create", "pthread_join", "pthread_mutex_init",
-    "pthread_cond_init", "open", "pread", "pwrite", "signalfd", "pthread_sigmask"
+    "pthread_cond_init", "open", "pread", "pwrite", "signalfd", "pthread_sigmask", "sendto", "recvfrom"
 };
 
 /* A slot is a kind on the loop's thread (kind) or on any other thread
@@ -361,6 +365,17 @@ static int w_sigmask(int how, const sigset_t *set, sigset_t *old)
     return pthread_sigmask(how, set, old);
 }
 
+static ssize_t w_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t len)
+{
+    FAIL_WITH_ERRNO(K_sendto);
+    return sendto(fd, buf, n, flags, sa, len);
+}
+static ssize_t w_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len)
+{
+    FAIL_WITH_ERRNO(K_recvfrom);
+    return recvfrom(fd, buf, n, flags, sa, len);
+}
+
 /* The errnos a call of each kind can plausibly fail with (SHORT: a short
  * transfer), 0-terminated after the first entry.  Kinds the scenarios make
  * but that no plausible errno fits (pthread_join) have none. */
@@ -404,6 +419,8 @@ static const int plausible[NKIND][7] = {
     [K_pwrite] = { EINTR, ENOSPC, SHORT, END },
     [K_signalfd] = { EMFILE, ENOMEM, END },
     [K_sigmask] = { END }, /* fails only for a bad argument */
+    [K_sendto] = { EINTR, EAGAIN, ENOBUFS, ECONNREFUSED, END }, /* a datagram is never short */
+    [K_recvfrom] = { EINTR, EAGAIN, ENOMEM, ECONNREFUSED, END },
 };
 
 /* The errnos of a slot: a pool worker's only write is the wake of the loop
@@ -424,7 +441,7 @@ static int absorbed(int slot, int err)
     if (err == SHORT || kind == K_epoll_wait || kind == K_poll)
         return 1;
     switch (kind) {
-    case K_read: case K_recv: case K_send: case K_accept:
+    case K_read: case K_recv: case K_send: case K_accept: case K_sendto: case K_recvfrom:
         return err == EINTR || err == EAGAIN;
     case K_write:
         return err == EINTR || (err == EAGAIN && slot < NKIND); /* a pipe; a worker's write is the wake */
@@ -442,7 +459,7 @@ static int verbatim(int slot)
     switch (slot % NKIND) {
     case K_connect: case K_socket: case K_bind: case K_listen: case K_pipe: case K_eventfd: case K_epoll_create1:
     case K_spawn: case K_fa_init: case K_fa_adddup2: case K_fa_addopen: case K_attr_init: case K_pthread_create:
-    case K_mutex_init: case K_cond_init: case K_open: case K_signalfd:
+    case K_mutex_init: case K_cond_init: case K_open: case K_signalfd: case K_getsockname:
         return 1;
     default:
         return 0;
@@ -684,7 +701,7 @@ static int echo_run(int *corrupt, const char *path)
     em.path = path;
     rc = aio_run(&L, &mt, echo_main, &em);
     loop_done();
-    if (path && unlink(path) == 0 && rc == 0) /* the listener's close removes it */
+    if (path && unlink(path) == 0) /* the listener's close (or a failed listen) removes it */
         *corrupt = 1;
     return rc;
 }
@@ -711,6 +728,107 @@ TEST(unix_echo_session_survives_or_reports_every_single_fault)
 {
     snprintf(unix_path, sizeof unix_path, "/tmp/aio_test_faults_%ld.sock", (long)getpid());
     sweep(echo_unix_scenario, "unix echo");
+}
+
+/* ---- (a') datagrams over loopback UDP ---------------------------------------- */
+
+#define UDP_COUNT 3
+static struct udp_main {
+    aio_frame hdr;
+    aio_udp a, b;
+    aio_sockaddr to;
+    aio_scope sc;
+    aio_group g;
+    aio_task tx, rx;
+    int *corrupt;
+} um;
+
+struct udp_side {
+    aio_frame hdr;
+    int i;
+    char buf[64];
+};
+static struct udp_side utx, urx;
+
+static void udp_datagram(char *buf, int i)
+{
+    memset(buf, 'a' + i, 48);
+    buf[0] = (char)i;
+}
+
+static int udp_sender(aio_task *t, void *frame)
+{
+    struct udp_side *f = (struct udp_side *)frame;
+    int rc = 0;
+    AIO_BEGIN(t, f);
+    for (f->i = 0; f->i < UDP_COUNT; f->i++) {
+        udp_datagram(f->buf, f->i);
+        AIO_UDP_SENDTO(rc, &um.a, f->buf, 48, &um.to);
+        if (rc < 0)
+            break;
+        if (rc != 48)
+            *um.corrupt = 1;
+        AIO_SLEEP(rc, 0); /* one datagram in flight at a time */
+    }
+    AIO_END(rc < 0 ? rc : 0);
+}
+
+static int udp_receiver(aio_task *t, void *frame)
+{
+    struct udp_side *f = (struct udp_side *)frame;
+    char want[64];
+    int rc = 0;
+    AIO_BEGIN(t, f);
+    for (f->i = 0; f->i < UDP_COUNT; f->i++) {
+        AIO_UDP_RECVFROM(rc, &um.b, f->buf, sizeof f->buf, NULL);
+        if (rc < 0)
+            break;
+        udp_datagram(want, f->i);
+        if (rc != 48 || memcmp(f->buf, want, 48) != 0)
+            *um.corrupt = 1;
+    }
+    AIO_END(rc < 0 ? rc : 0);
+}
+
+static int udp_main(aio_task *t, void *frame)
+{
+    struct udp_main *f = (struct udp_main *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    rc = aio_udp_bind(&f->a, "127.0.0.1", 0);
+    if (rc == 0)
+        rc = aio_udp_bind(&f->b, "127.0.0.1", 0);
+    if (rc == 0)
+        rc = aio_sockaddr_ip(&f->to, "127.0.0.1", f->b.port);
+    if (rc)
+        goto out;
+    aio_fail_after(t, &f->sc, AIO_SEC(10)); /* reached only by a hang */
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    aio_spawn(&f->g, &f->rx, udp_receiver, &urx);
+    aio_spawn(&f->g, &f->tx, udp_sender, &utx);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    rc = deadline_exit(t, &f->sc, rc);
+out:
+    aio_udp_close(aio_task_loop(t), &f->a);
+    aio_udp_close(aio_task_loop(t), &f->b);
+    AIO_END(rc);
+}
+
+static int udp_scenario(int *corrupt)
+{
+    int rc;
+    loop_init(0);
+    memset(&um, 0, sizeof um);
+    um.a.fd = um.b.fd = -1;
+    um.corrupt = corrupt;
+    rc = aio_run(&L, &mt, udp_main, &um);
+    loop_done();
+    return rc;
+}
+
+TEST(udp_datagrams_survive_or_report_every_single_fault)
+{
+    sweep(udp_scenario, "udp");
 }
 
 /* ---- (b) subprocess communicate -------------------------------------------- */
@@ -1117,6 +1235,7 @@ int main(void)
     alarm(600); /* last resort: a hang the scenario deadlines did not catch */
     RUN_ONCE(echo_session_survives_or_reports_every_single_fault);
     RUN_ONCE(unix_echo_session_survives_or_reports_every_single_fault);
+    RUN_ONCE(udp_datagrams_survive_or_report_every_single_fault);
     RUN_ONCE(subprocess_communicate_survives_or_reports_every_single_fault);
     RUN_ONCE(communicate_closes_the_pipes_when_a_read_fails);
     RUN_ONCE(to_thread_and_file_jobs_survive_or_report_every_single_fault);
