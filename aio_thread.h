@@ -661,11 +661,11 @@ AIO_IMPL int aio_portal_init(aio_portal *p, aio_loop *loop)
     rc = aio_tevent_init(&p->stop, loop);
     if (rc)
         return rc;
-    if (AIO_SYS_pthread_mutex_init(&p->mu, NULL) != 0)
-        return AIO_EINVAL;
-    if (AIO_SYS_pthread_cond_init(&p->cv, NULL) != 0) {
+    if ((rc = AIO_SYS_pthread_mutex_init(&p->mu, NULL)) != 0)
+        return -rc;
+    if ((rc = AIO_SYS_pthread_cond_init(&p->cv, NULL)) != 0) {
         pthread_mutex_destroy(&p->mu);
-        return AIO_EINVAL;
+        return -rc;
     }
     return 0;
 }
