@@ -1042,6 +1042,94 @@ TEST(to_thread_and_file_jobs_survive_or_report_every_single_fault)
     sweep(thread_scenario, "to_thread");
 }
 
+/* ---- (c') a blocking portal: calls into the loop from another thread -------- */
+
+#define PORTAL_CALLS 2
+static aio_portal portal;
+
+struct portal_fn_frame {
+    aio_frame hdr;
+    int x;
+};
+
+static int portal_fn(aio_task *t, void *frame)
+{
+    struct portal_fn_frame *f = (struct portal_fn_frame *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_SLEEP(rc, 0);
+    if (rc < 0)
+        AIO_RETURN(rc);
+    AIO_END(f->x * 3);
+}
+
+/* The calling thread: PORTAL_CALLS calls, then the stop. */
+static int portal_results[PORTAL_CALLS];
+static void *portal_caller(void *arg)
+{
+    static aio_portal_req req;
+    static struct portal_fn_frame pf;
+    int i;
+    (void)arg;
+    for (i = 0; i < PORTAL_CALLS; i++) {
+        memset(&pf, 0, sizeof pf);
+        pf.x = 14 + i;
+        portal_results[i] = aio_portal_call(&portal, &req, portal_fn, &pf);
+    }
+    aio_portal_stop(&portal);
+    return NULL;
+}
+
+static struct portal_main {
+    aio_frame hdr;
+    aio_scope sc;
+    aio_group g;
+    aio_task serve_task;
+    pthread_t caller;
+    int started;
+} pom;
+
+static int portal_main(aio_task *t, void *frame)
+{
+    struct portal_main *f = (struct portal_main *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_fail_after(t, &f->sc, AIO_SEC(10)); /* reached only by a hang */
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    aio_spawn(&f->g, &f->serve_task, aio_portal_serve, &portal);
+    AIO_YIELD(); /* the portal opens */
+    f->started = pthread_create(&f->caller, NULL, portal_caller, NULL) == 0;
+    if (!f->started)
+        aio_portal_stop(&portal);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    rc = deadline_exit(t, &f->sc, rc);
+    AIO_END(rc);
+}
+
+static int portal_scenario(int *corrupt)
+{
+    int rc, i;
+    loop_init(0);
+    memset(&pom, 0, sizeof pom);
+    for (i = 0; i < PORTAL_CALLS; i++)
+        portal_results[i] = 1;
+    rc = aio_portal_init(&portal, &L);
+    if (rc == 0)
+        rc = aio_run(&L, &mt, portal_main, &pom);
+    if (pom.started)
+        pthread_join(pom.caller, NULL);
+    for (i = 0; rc == 0 && i < PORTAL_CALLS; i++)
+        if (portal_results[i] != 3 * (14 + i))
+            *corrupt = 1;
+    loop_done();
+    return rc;
+}
+
+TEST(blocking_portal_survives_or_reports_every_single_fault)
+{
+    sweep(portal_scenario, "portal");
+}
+
 /* ---- (d) the reactor: an fd wait, a timer, the wake path -------------------- */
 
 static struct reactor_main {
@@ -1239,6 +1327,7 @@ int main(void)
     RUN_ONCE(subprocess_communicate_survives_or_reports_every_single_fault);
     RUN_ONCE(communicate_closes_the_pipes_when_a_read_fails);
     RUN_ONCE(to_thread_and_file_jobs_survive_or_report_every_single_fault);
+    RUN_ONCE(blocking_portal_survives_or_reports_every_single_fault);
     RUN_ONCE(reactor_and_wake_path_survive_or_report_every_single_fault);
     RUN_ONCE(signal_watch_survives_or_reports_every_single_fault);
     return harness_report();
