@@ -71,6 +71,12 @@ static void harness_run(void (*fn)(void), const char *name, int seeded)
 {
     const char *replay = getenv("AIO_TEST_SEED");
     int i, n = seeded ? harness_nseeds() : 0, bad = 0;
+    static int line_buffered;
+    if (!line_buffered) {
+        /* A test that hangs and is killed still shows what it got to. */
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        line_buffered = 1;
+    }
     harness_test = name;
     if (replay) {
         harness_seed = strtoull(replay, NULL, 10);
