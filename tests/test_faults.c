@@ -16,15 +16,23 @@
  *  - leave as many descriptors open as before (entries of /proc/self/fd),
  *    no child process unreaped, no fd waiter or timer in the loop, and the
  *    loop closable without AIO_EBUSY.
- * Scenarios: an echo session over loopback TCP (aio_server and a client,
- * three round trips of growing size), subprocess communicate through `cat`
- * (input larger than a pipe), AIO_TO_THREAD with a pool (a computation and a
- * file written and read back through aio_file_op), and the reactor itself
- * (an fd wait, a timer, the wake descriptor and aio_loop_post).
+ * A failed set-up call (socket, bind, listen, getsockname, connect, pipe,
+ * eventfd, epoll_create1, a spawn step, signalfd, pthread_create, the mutex
+ * and condition inits, open) must come out as its own -errno.
+ *
+ * Scenarios: an echo session (aio_server and a client, three round trips of
+ * growing size) over loopback TCP and over a Unix socket, UDP datagrams,
+ * subprocess communicate through `cat` (input larger than a pipe), a child
+ * flooding its stdout while the read fails, AIO_TO_THREAD with a pool (a
+ * computation and a file written and read back through aio_file_op), a
+ * blocking portal called from another thread, the reactor itself (an fd
+ * wait, a timer, the wake descriptor and aio_loop_post), and a signal
+ * watcher.  tests/test_faults_poll.c runs the same on the poll backend.
+ * AIO_FAULTS_VERBOSE=1 prints the outcome of every run.
  *
  * Real I/O runs on the real clock under an aio_fail_after deadline that only
- * a hang can reach; the reactor scenario uses the virtual clock.  alarm() is
- * the last-resort watchdog of the whole program.
+ * a hang can reach; the reactor and signal scenarios use the virtual clock.
+ * alarm() is the last-resort watchdog of the whole program.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
