@@ -6,12 +6,12 @@
  * checks the assertions themselves).
  */
 #define AIO_IMPLEMENTATION
-#include "core_util.h"
-#include "../aio_sync.h"
-#include "../aio_chan.h"
-#include "../aio_net.h"
-#include "../aio_proc.h"
+#include "../aio_proc.h" /* first, as in test_proc.c: it picks the POSIX feature level */
 #include "../aio_thread.h"
+#include "../aio_net.h"
+#include "../aio_chan.h"
+#include "../aio_sync.h"
+#include "core_util.h"
 #include <signal.h>
 
 static aio_loop L;
@@ -43,6 +43,7 @@ struct core_args {
     const char *site;
     unsigned line;
     const char *reason;
+    aio_post post;
 };
 static int core_args_main(aio_task *t, void *p)
 {
@@ -68,7 +69,10 @@ static int core_args_main(aio_task *t, void *p)
     f->r[f->n++] = aio_group_enter(t, &f->g, -1);
     f->r[f->n++] = aio_started(NULL, NULL);
     f->r[f->n++] = aio_started(t, NULL); /* not a task being started */
-    f->r[f->n++] = aio_loop_post(NULL, NULL, cb_nothing, NULL);
+    f->r[f->n++] = aio_loop_post(NULL, &f->post, cb_nothing, NULL);
+    f->r[f->n++] = aio_loop_post(aio_task_loop(t), NULL, cb_nothing, NULL);
+    f->r[f->n++] = aio_loop_post(aio_task_loop(t), &f->post, NULL, NULL);
+    f->r[f->n++] = aio_loop_post(aio_task_loop(t), &f->post, cb_nothing, NULL); /* no aio_loop_wake_enable */
     AIO_JOIN(rc, NULL);
     f->r[f->n++] = rc;
     AIO_JOIN(rc, &f->idle);
@@ -118,7 +122,7 @@ TEST(core_functions_reject_null_and_out_of_range_arguments)
     CHECK_EQ(aio_run(NULL, &mt, core_args_main, &f), AIO_EINVAL);
     CHECK_EQ(aio_run(&L, NULL, core_args_main, &f), AIO_EINVAL);
     CHECK_EQ(aio_run(&L, &mt, core_args_main, &f), 0);
-    CHECK_EQ(f.n, 31);
+    CHECK_EQ(f.n, 34);
     for (i = 0; i < f.n; i++) {
         if (f.r[i] != AIO_EINVAL)
             printf("  argument case %d: %d\n", i, f.r[i]);

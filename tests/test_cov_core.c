@@ -141,6 +141,8 @@ static int taskq_main(aio_task *t, void *p)
     f->rc_running = aio_task_rc(&f->c);
     f->line_running = 99;
     f->site_running = aio_task_error_site(&f->c, &f->line_running);
+    if (aio_task_error_site(&f->c, NULL) != NULL) /* no line wanted */
+        f->site_running = "unexpected";
     aio_task_cancel(&f->c);
     f->after = aio_task_cancelled(&f->c);
     AIO_GROUP_WAIT(rc, &f->g, 0);
@@ -216,7 +218,7 @@ TEST(group_cancelled_before_entry_cancels_its_children_at_once)
 struct scoped_starter {
     aio_frame hdr;
     aio_scope s;
-    int sleep_rc;
+    int sleep_rc, twice;
     aio_time woke_at;
 };
 static int scoped_starter(aio_task *t, void *p)
@@ -226,6 +228,7 @@ static int scoped_starter(aio_task *t, void *p)
     AIO_BEGIN(t, f);
     aio_move_on_after(t, &f->s, AIO_MS(3));
     aio_started(t, f);
+    f->twice = aio_started(t, NULL); /* already started */
     AIO_SLEEP(rc, AIO_SEC(1));
     f->sleep_rc = rc;
     f->woke_at = aio_now(aio_task_loop(t));
@@ -282,6 +285,7 @@ TEST(start_keeps_the_childs_own_scope_and_checks_its_arguments)
     CHECK_EQ(f.wait_null, AIO_EINVAL);
     CHECK_EQ(f.start_rc, 0);
     CHECK(f.val == &f.ss);
+    CHECK_EQ(f.ss.twice, AIO_EINVAL);
     CHECK_EQ(f.null_rc, AIO_EINVAL);
     CHECK_EQ(f.cancelled_rc, AIO_ECANCELED);
     CHECK_EQ(f.s.started, 0);
@@ -496,6 +500,57 @@ TEST(loop_poll_runs_an_overdue_timer_at_once_and_caps_a_long_wait)
     close(p[1]);
 }
 
+/* ---- the idle hook with a virtual clock and nothing left to run ---------- */
+
+static aio_task *idle_victim;
+static int idle_hook_calls;
+static aio_time idle_hook_deadline;
+static void idle_cancels(void *ctx, aio_time deadline)
+{
+    (void)ctx;
+    idle_hook_calls++;
+    idle_hook_deadline = deadline;
+    aio_task_cancel(idle_victim); /* what an interrupt handler might do */
+}
+
+TEST(a_virtual_clock_with_an_idle_hook_calls_it_instead_of_reporting_deadlock)
+{
+    static struct sleeper f;
+    aio_config cfg;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.virtual_clock = 1;
+    cfg.idle = idle_cancels;
+    cfg.seed = harness_seed;
+    idle_hook_calls = 0;
+    idle_victim = &mt;
+    CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    f.dur = -1; /* forever */
+    CHECK_EQ(aio_run(&L, &mt, sleeper, &f), AIO_ECANCELED);
+    CHECK_EQ(idle_hook_calls, 1);
+    CHECK_EQ(idle_hook_deadline, AIO_TIME_INF);
+}
+
+TEST(loop_poll_waits_no_longer_than_the_next_timer)
+{
+    aio_config cfg;
+    aio_call c;
+    aio_time t0;
+    memset(&cfg, 0, sizeof cfg);
+    memset(&c, 0, sizeof c);
+    cfg.seed = harness_seed;
+    CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    poll_calls = 0;
+    CHECK_EQ(aio_loop_wake_enable(&L), 0);
+    t0 = aio_loop_update_time(&L);
+    CHECK_EQ(aio_call_later(&L, &c, AIO_MS(1), poll_cb, NULL), 0);
+    while (poll_calls == 0)
+        CHECK(aio_loop_poll(&L, AIO_SEC(3600)) >= 0); /* returns when the 1 ms timer is due */
+    CHECK(aio_loop_update_time(&L) - t0 >= AIO_MS(1));
+    aio_loop_close(&L);
+}
+
 /* ---- dump: scopes, shields, past deadlines, lots, cancelled tasks ------- */
 
 struct shielded {
@@ -518,14 +573,26 @@ static int shielded_task(aio_task *t, void *p)
     aio_scope_exit(t, &f->outer, rc);
     AIO_END(0);
 }
+struct fdw { aio_frame hdr; int fd; int rc; };
+static int fdw_task(aio_task *t, void *p)
+{
+    struct fdw *f = (struct fdw *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_WAIT_READABLE(rc, f->fd);
+    f->rc = rc;
+    AIO_END(0);
+}
 struct dumpm {
     aio_frame hdr;
-    aio_group g;
-    aio_task a, b;
+    aio_group g, g2;
+    aio_task a, b, c, d;
     aio_event ev;
     struct shielded sh;
-    struct sleeper s;
-    char early[8192], out[8192];
+    struct sleeper s, forever;
+    struct fdw fw;
+    int p[2];
+    char early[8192], out[8192], out2[8192];
 };
 static int dumpm_main(aio_task *t, void *p)
 {
@@ -538,11 +605,21 @@ static int dumpm_main(aio_task *t, void *p)
     aio_spawn(&f->g, &f->a, shielded_task, &f->sh);
     f->s.dur = AIO_MS(1);
     aio_spawn(&f->g, &f->b, sleeper, &f->s);
+    f->fw.fd = f->p[0];
+    aio_spawn(&f->g, &f->d, fdw_task, &f->fw);
     aio_dump(aio_task_loop(t), collect, f->early); /* children not run yet */
     AIO_SLEEP(rc, AIO_MS(5));
     aio_task_cancel(&f->a);
+    aio_group_enter(t, &f->g2, AIO_GROUP_FAIL_FAST);
+    f->forever.dur = -1;
+    aio_spawn(&f->g2, &f->c, sleeper, &f->forever);
+    AIO_YIELD();
     aio_dump(aio_task_loop(t), collect, f->out);
+    aio_group_cancel(&f->g2, "dumped");
+    aio_dump(aio_task_loop(t), collect, f->out2);
+    AIO_GROUP_WAIT(rc, &f->g2, 0);
     aio_event_set(&f->ev);
+    rc = (int)write(f->p[1], "x", 1);
     AIO_GROUP_WAIT(rc, &f->g, 0);
     AIO_END(rc);
 }
@@ -553,8 +630,17 @@ TEST(dump_shows_scopes_shields_overdue_deadlines_and_wait_objects)
     char want[64];
     memset(&f, 0, sizeof f);
     memset(&mt, 0, sizeof mt);
+    CHECK_EQ(pipe(f.p), 0);
     test_loop_init(&L);
     CHECK_EQ(aio_run(&L, &mt, dumpm_main, &f), 0);
+    aio_loop_close(&L);
+    close(f.p[0]);
+    close(f.p[1]);
+    CHECK_EQ(f.fw.rc, 0);
+    CHECK_EQ(f.forever.rc, AIO_ECANCELED);
+    CHECK(strstr(f.out2, " cancelled live=1 ") != NULL); /* the cancelled inner group */
+    CHECK(strstr(f.out, "on sleep\n") != NULL);         /* forever: no wake time */
+    CHECK(strstr(f.out, "on custom wait 0x") != NULL);   /* the descriptor wait */
     CHECK_EQ(f.sh.rc, 0); /* the shield kept both cancellations out */
 #ifndef AIO_USE_LABELS
     CHECK(strstr(f.early, "at line 0\n") != NULL); /* a frame that never ran */
@@ -692,6 +778,8 @@ int main(void)
     RUN(waiting_on_a_closed_descriptor_fails_with_ebadf);
     RUN(real_clock_sleeps_without_a_reactor_and_detects_deadlock);
     RUN(loop_poll_runs_an_overdue_timer_at_once_and_caps_a_long_wait);
+    RUN(a_virtual_clock_with_an_idle_hook_calls_it_instead_of_reporting_deadlock);
+    RUN(loop_poll_waits_no_longer_than_the_next_timer);
     RUN(dump_shows_scopes_shields_overdue_deadlines_and_wait_objects);
     RUN(dump_stderr_writes_the_dump_to_standard_error);
     RUN_ONCE(a_joining_group_waits_for_a_child_spawned_into_it_by_another_task);

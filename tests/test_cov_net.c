@@ -65,9 +65,11 @@ TEST(listen_and_bind_reject_bad_arguments_and_report_os_errors)
     CHECK_EQ(aio_udp_bind(NULL, "127.0.0.1", 0), AIO_EINVAL);
     CHECK_EQ(aio_udp_bind(&u, "no such host", 0), AIO_EINVAL);
     CHECK_EQ(u.fd, -1);
-    /* A port that is taken. */
+    /* A port that is taken; a back-off set before listening is kept. */
+    l.backoff = AIO_MS(5);
     CHECK_EQ(aio_tcp_listen(&l, "127.0.0.1", 0, 0), 0);
     CHECK(l.port > 0);
+    CHECK_EQ(l.backoff, AIO_MS(5));
     CHECK_EQ(aio_tcp_listen(&l2, "127.0.0.1", l.port, 0), -EADDRINUSE);
     CHECK_EQ(l2.fd, -1);
     CHECK_EQ(aio_udp_bind(&u, "127.0.0.1", 0), 0);
@@ -86,7 +88,7 @@ struct pipeio {
     aio_stream r, w;
     unsigned char buf[8];
     char got[16];
-    int line1, line2, wrote, rc_zero, rc_nodst, rc_nobuf, rc_nosrc, rc_busy, shut;
+    int line1, line2, wrote, rc_zero, rc_nodst, rc_nobuf, rc_nosrc, rc_empty, rc_busy, shut;
     aio_group g;
     aio_task c;
     struct pipeio *self;
@@ -125,6 +127,8 @@ static int pipe_main(aio_task *t, void *p)
     f->rc_nodst = rc;
     AIO_STREAM_WRITE_ALL(rc, &f->w, NULL, 4);
     f->rc_nosrc = rc;
+    AIO_STREAM_WRITE_ALL(rc, &f->w, NULL, 0); /* nothing to write: done at once */
+    f->rc_empty = rc;
     aio_group_enter(t, &m->g, AIO_GROUP_FAIL_FAST);
     aio_spawn(&m->g, &m->w, pipe_writer, f);
     /* The first line; the rest of the 8-byte buffer holds "cdefg". */
@@ -153,6 +157,7 @@ TEST(pipe_streams_check_arguments_compact_the_buffer_and_refuse_a_second_reader)
     CHECK_EQ(m.io.rc_zero, AIO_EINVAL);
     CHECK_EQ(m.io.rc_nodst, AIO_EINVAL);
     CHECK_EQ(m.io.rc_nosrc, AIO_EINVAL);
+    CHECK_EQ(m.io.rc_empty, 0);
     CHECK_EQ(m.io.wrote, 8);
     CHECK_EQ(m.io.line1, 3);
     CHECK_EQ(m.io.line2, 7);
@@ -314,8 +319,8 @@ struct udps {
     aio_task c;
     aio_scope sc;
     struct udp_sender snd;
-    char buf[16];
-    int recv_rc, noaddr_rc, family_rc, cancelled_rc, nobuf_rc;
+    char buf[16], buf2[16];
+    int recv_rc, recv2_rc, noaddr_rc, family_rc, cancelled_rc, nobuf_rc;
 };
 static int udp_late_sender(aio_task *t, void *p)
 {
@@ -324,6 +329,7 @@ static int udp_late_sender(aio_task *t, void *p)
     AIO_BEGIN(t, f);
     AIO_SLEEP(rc, AIO_MS(2));
     AIO_UDP_SENDTO(rc, &f->u->b, "ping", 4, &f->u->to);
+    AIO_UDP_SENDTO(rc, &f->u->b, "pong", 4, &f->u->to);
     AIO_END(rc < 0 ? rc : 0);
 }
 static int udps_main(aio_task *t, void *p)
@@ -347,6 +353,8 @@ static int udps_main(aio_task *t, void *p)
     aio_spawn(&f->g, &f->c, udp_late_sender, &f->snd);
     AIO_UDP_RECVFROM(rc, &f->a, f->buf, sizeof f->buf, &f->from);
     f->recv_rc = rc;
+    AIO_UDP_RECVFROM(rc, &f->a, f->buf2, sizeof f->buf2, NULL); /* the source is not wanted */
+    f->recv2_rc = rc;
     AIO_GROUP_WAIT(rc, &f->g, 0);
     AIO_END(rc);
 }
@@ -367,6 +375,8 @@ TEST(udp_waits_for_a_datagram_and_reports_send_errors)
     CHECK_EQ(f.cancelled_rc, AIO_ECANCELED);
     CHECK_EQ(f.recv_rc, 4);
     CHECK(memcmp(f.buf, "ping", 4) == 0);
+    CHECK_EQ(f.recv2_rc, 4);
+    CHECK(memcmp(f.buf2, "pong", 4) == 0);
     CHECK_EQ(aio_sockaddr_port(&f.from), f.b.port);
     sprintf(who, "127.0.0.1:%d", f.b.port);
     CHECK(strcmp(aio_sockaddr_format(&f.from, who + 32, 32), who) == 0);

@@ -55,16 +55,17 @@ TEST(pipe_io_on_a_closed_descriptor_or_cancelled_fails_with_a_code)
 
 struct waits {
     aio_frame hdr;
-    aio_proc never, p, stolen;
-    aio_proc_opts o;
-    aio_proc_comm c;
-    char out[64];
-    int never_rc, first_rc, second_rc, sig_rc, stolen_rc, comm_bad, comm_rc;
+    aio_proc never, p, stolen, both;
+    aio_proc_opts o, o2;
+    aio_proc_comm c, c2;
+    char out[64], out2[64], err2[64];
+    int never_rc, first_rc, second_rc, sig_rc, stolen_rc, comm_bad, comm_rc, comm2_rc;
 };
 static int waits_main(aio_task *t, void *p)
 {
     struct waits *f = (struct waits *)p;
     static const char *const echo_argv[] = { "echo", "hi", NULL };
+    static const char *const sh_argv[] = { "sh", "-c", "echo out; echo err >&2", NULL };
     int rc, st;
     AIO_BEGIN(t, f);
     /* Never spawned: nothing to wait for (and nobody else's child is reaped). */
@@ -86,6 +87,14 @@ static int waits_main(aio_task *t, void *p)
     f->second_rc = rc;
     f->sig_rc = aio_proc_send_signal(&f->p, SIGTERM); /* nothing to signal */
     aio_proc_close(&f->p);
+    /* stdout and stderr both piped, each into its own buffer. */
+    f->o2.argv = sh_argv;
+    f->o2.io[1] = f->o2.io[2] = AIO_PROC_PIPE;
+    aio_proc_spawn(aio_task_loop(t), &f->both, &f->o2);
+    aio_proc_comm_init(&f->c2, &f->both, NULL, 0, f->out2, sizeof f->out2, f->err2, sizeof f->err2);
+    AIO_PROC_COMMUNICATE(rc, &f->c2);
+    f->comm2_rc = rc;
+    aio_proc_close(&f->both);
     /* A child reaped by someone else: the wait reports waitpid's error. */
     f->o.io[1] = AIO_PROC_DEVNULL;
     aio_proc_spawn(aio_task_loop(t), &f->stolen, &f->o);
@@ -112,6 +121,11 @@ TEST(waits_for_unspawned_reaped_and_stolen_children)
     CHECK_EQ(f.second_rc, 0);
     CHECK_EQ(f.sig_rc, 0);
     CHECK_EQ(f.stolen_rc, -ECHILD);
+    CHECK_EQ(f.comm2_rc, 0);
+    CHECK_EQ(f.c2.out_len, 4);
+    CHECK_EQ(f.c2.err_len, 4);
+    CHECK(memcmp(f.out2, "out\n", 4) == 0);
+    CHECK(memcmp(f.err2, "err\n", 4) == 0);
     aio_loop_close(&L);
 }
 

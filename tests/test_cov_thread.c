@@ -1,7 +1,7 @@
 /*
  * tests/test_cov_thread.c - aio_thread.h's argument errors and less
- * travelled paths: busy and uninitialised jobs, a cancel of a job queued
- * behind another queued job, joins, a limiter token returned when the pool
+ * travelled paths: busy and uninitialised jobs, a cancel of a job in the
+ * middle of the pool's queue, joins, a limiter token returned when the pool
  * refuses a job, portal arguments, and a file write at an offset.
  */
 #define AIO_IMPLEMENTATION
@@ -30,7 +30,7 @@ static int gated_fn(void *arg)
     return g->value;
 }
 
-static int ran_b, ran_c;
+static int ran_b, ran_c, ran_d;
 static int mark_fn(void *arg)
 {
     st((int *)arg, 1);
@@ -72,8 +72,8 @@ static int job_task(aio_task *t, void *p)
 struct queue_main {
     aio_frame hdr;
     aio_group g;
-    aio_task ta, tb, tc;
-    struct job_task a, b, c;
+    aio_task ta, tb, tc, td;
+    struct job_task a, b, c, d;
     struct gate gate;
     aio_job never;
     aio_scope sc;
@@ -100,6 +100,11 @@ static int queue_main(aio_task *t, void *p)
     aio_spawn(&f->g, &f->tc, job_task, &f->c);
     while (!aio_job_busy(&f->c.job))
         AIO_YIELD();
+    f->d.fn = mark_fn;
+    f->d.arg = &ran_d;
+    aio_spawn(&f->g, &f->td, job_task, &f->d);
+    while (!aio_job_busy(&f->d.job))
+        AIO_YIELD();
     /* Jobs in flight cannot be initialised or submitted again. */
     f->reinit_rc = aio_job_init(&f->c.job, mark_fn, &ran_c, NULL, 0);
     AIO_TO_THREAD(rc, &pool1, &f->c.job);
@@ -109,7 +114,7 @@ static int queue_main(aio_task *t, void *p)
     AIO_JOB_JOIN(rc, &f->c.job);
     f->join_cancelled = rc;
     aio_scope_exit(t, &f->sc, rc);
-    /* c is queued behind b: cancelling it takes it out of the middle of the queue. */
+    /* c is queued between b and d: cancelling it takes it out of the middle of the queue. */
     aio_task_cancel(&f->tc);
     for (f->k = 0; f->k < 50 && !aio_task_done(&f->tc); f->k++)
         AIO_YIELD();
@@ -128,6 +133,7 @@ TEST(a_job_cancelled_in_the_middle_of_the_queue_never_runs)
     memset(&f, 0, sizeof f);
     st(&ran_b, 0);
     st(&ran_c, 0);
+    st(&ran_d, 0);
     f.gate.value = 5;
     aio_tevent_init(&f.gate.started, &L);
     CHECK_EQ(aio_pool_init(&pool1, one_thread, 1), 0);
@@ -142,7 +148,9 @@ TEST(a_job_cancelled_in_the_middle_of_the_queue_never_runs)
     CHECK_EQ(ld(&ran_c), 0);
     CHECK_EQ(f.a.rc, 5);
     CHECK_EQ(f.b.rc, 7);
-    CHECK_EQ(ld(&ran_b), 1); /* b ran after a */
+    CHECK_EQ(ld(&ran_b), 1); /* b and d ran after a */
+    CHECK_EQ(ld(&ran_d), 1);
+    CHECK_EQ(f.d.rc, 7);
     CHECK_EQ(f.join_idle, 0);
     aio_loop_close(&L);
 }
@@ -182,9 +190,9 @@ TEST(a_job_refused_by_a_shut_down_pool_returns_its_limiter_token)
 struct wfile {
     aio_frame hdr;
     aio_file_op op;
-    char path[64];
+    char path[64], path2[64];
     char in[32];
-    int all_rc, at_rc, read_rc, bad_kind, bad_off, busy_rc;
+    int all_rc, at_rc, read_rc, past_rc, exact_rc, over_rc, empty_rc, bad_kind, bad_off, busy_rc;
 };
 static int wfile_main(aio_task *t, void *p)
 {
@@ -197,6 +205,14 @@ static int wfile_main(aio_task *t, void *p)
     f->at_rc = rc;
     AIO_FILE_READ_ALL(rc, &pool1, &f->op, f->path, f->in, sizeof f->in, NULL);
     f->read_rc = rc;
+    AIO_FILE_READ(rc, &pool1, &f->op, f->path, f->in + 16, 4, 100, NULL); /* past the end */
+    f->past_rc = rc;
+    AIO_FILE_READ_ALL(rc, &pool1, &f->op, f->path, f->in + 16, 11, NULL); /* exactly the file */
+    f->exact_rc = rc;
+    AIO_FILE_READ_ALL(rc, &pool1, &f->op, f->path, f->in + 16, 10, NULL); /* one byte short */
+    f->over_rc = rc;
+    AIO_FILE_WRITE_ALL(rc, &pool1, &f->op, f->path2, NULL, 0, NULL); /* an empty file */
+    f->empty_rc = rc;
     f->bad_kind = aio_file_op_init(&f->op, 99, f->path, f->in, 1, 0, NULL, 0);
     f->bad_off = aio_file_op_init(&f->op, AIO_FILE_READ, f->path, f->in, 1, -1, NULL, 0);
     f->op.job.busy = 1; /* as while a job is in flight */
@@ -211,6 +227,7 @@ TEST(file_write_at_an_offset_keeps_the_rest_and_init_checks_arguments)
     test_loop_init(&L);
     memset(&f, 0, sizeof f);
     sprintf(f.path, "/tmp/aio-cov-thread-%ld", (long)getpid());
+    sprintf(f.path2, "/tmp/aio-cov-thread-empty-%ld", (long)getpid());
     CHECK_EQ(aio_pool_init(&pool1, one_thread, 1), 0);
     CHECK_EQ(aio_run(&L, &mt, wfile_main, &f), 0);
     CHECK_EQ(aio_pool_shutdown(&pool1), 0);
@@ -218,6 +235,12 @@ TEST(file_write_at_an_offset_keeps_the_rest_and_init_checks_arguments)
     CHECK_EQ(f.at_rc, 1);
     CHECK_EQ(f.read_rc, 11);
     CHECK(memcmp(f.in, "hello Jorld", 11) == 0);
+    CHECK_EQ(f.past_rc, 0);
+    CHECK_EQ(f.exact_rc, 11);
+    CHECK_EQ(f.over_rc, AIO_EOVERFLOW);
+    CHECK_EQ(f.empty_rc, 0);
+    CHECK_EQ(access(f.path2, F_OK), 0);
+    unlink(f.path2);
     CHECK_EQ(f.bad_kind, AIO_EINVAL);
     CHECK_EQ(f.bad_off, AIO_EINVAL);
     CHECK_EQ(f.busy_rc, AIO_EBUSY);
