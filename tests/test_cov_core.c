@@ -217,7 +217,7 @@ TEST(group_cancelled_before_entry_cancels_its_children_at_once)
 /* A child that enters a deadline scope before it calls aio_started. */
 struct scoped_starter {
     aio_frame hdr;
-    aio_scope s;
+    aio_scope s, inner;
     int sleep_rc, twice;
     aio_time woke_at;
 };
@@ -227,11 +227,13 @@ static int scoped_starter(aio_task *t, void *p)
     int rc;
     AIO_BEGIN(t, f);
     aio_move_on_after(t, &f->s, AIO_MS(3));
+    aio_scope_enter(t, &f->inner, AIO_TIME_INF); /* two scopes of its own move with it */
     aio_started(t, f);
     f->twice = aio_started(t, NULL); /* already started */
     AIO_SLEEP(rc, AIO_SEC(1));
     f->sleep_rc = rc;
     f->woke_at = aio_now(aio_task_loop(t));
+    rc = aio_scope_exit(t, &f->inner, rc);
     aio_scope_exit(t, &f->s, rc);
     AIO_END(0);
 }
@@ -551,6 +553,89 @@ TEST(loop_poll_waits_no_longer_than_the_next_timer)
     aio_loop_close(&L);
 }
 
+/* ---- waking part of a wait queue ----------------------------------------- */
+
+struct lotw { aio_frame hdr; aio_lot *lot; int rc; int order; int *next; };
+static int lot_waiter(aio_task *t, void *p)
+{
+    struct lotw *f = (struct lotw *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_park_lot(t, f->lot);
+    AIO_WAIT_PARKED(rc);
+    f->rc = rc;
+    f->order = ++*f->next;
+    AIO_END(0);
+}
+struct lotm { aio_frame hdr; aio_lot lot; aio_group g; aio_task t[2]; struct lotw w[2]; int next; uint32_t woke1, woke2, len; };
+static int lotm_main(aio_task *t, void *p)
+{
+    struct lotm *f = (struct lotm *)p;
+    int rc, i;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    for (i = 0; i < 2; i++) {
+        f->w[i].lot = &f->lot;
+        f->w[i].next = &f->next;
+        aio_spawn(&f->g, &f->t[i], lot_waiter, &f->w[i]);
+    }
+    AIO_SLEEP(rc, AIO_MS(1)); /* both parked */
+    f->woke1 = aio_lot_wake(&f->lot, 1, 5); /* only the first */
+    f->len = f->lot.len;
+    AIO_SLEEP(rc, AIO_MS(1));
+    f->woke2 = aio_lot_wake(&f->lot, UINT32_MAX, 6);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    AIO_END(rc);
+}
+
+TEST(lot_wake_wakes_at_most_n_in_fifo_order)
+{
+    static struct lotm f;
+    int first;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, lotm_main, &f), 0);
+    CHECK_EQ(f.woke1, 1);
+    CHECK_EQ(f.len, 1);
+    CHECK_EQ(f.woke2, 1);
+    first = f.w[0].order == 1 ? 0 : 1; /* whichever parked first */
+    CHECK_EQ(f.w[first].rc, 5);
+    CHECK_EQ(f.w[1 - first].rc, 6);
+    CHECK_EQ(f.w[1 - first].order, 2);
+}
+
+/* ---- a deadlock that survives the deadlock cancellation ------------------- */
+
+struct stubborn { aio_frame hdr; aio_scope sh; int first_rc; int second_rc; };
+static int stubborn_main(aio_task *t, void *p)
+{
+    struct stubborn *f = (struct stubborn *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    f->second_rc = 1;
+    AIO_SLEEP_FOREVER(rc);
+    f->first_rc = rc; /* cancelled by the deadlock */
+    aio_scope_enter(t, &f->sh, AIO_TIME_INF);
+    aio_scope_set_shield(&f->sh, 1);
+    AIO_SLEEP_FOREVER(rc); /* and parked for good */
+    f->second_rc = rc;
+    aio_scope_exit(t, &f->sh, rc);
+    AIO_END(rc);
+}
+
+TEST(a_task_that_parks_again_after_the_deadlock_cancel_ends_the_run_with_edeadlk)
+{
+    static struct stubborn f;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, stubborn_main, &f), AIO_EDEADLK);
+    CHECK_EQ(f.first_rc, AIO_ECANCELED);
+    CHECK_EQ(f.second_rc, 1); /* never resumed */
+    CHECK(!aio_task_done(&mt));
+}
+
 /* ---- dump: scopes, shields, past deadlines, lots, cancelled tasks ------- */
 
 struct shielded {
@@ -778,6 +863,8 @@ int main(void)
     RUN(waiting_on_a_closed_descriptor_fails_with_ebadf);
     RUN(real_clock_sleeps_without_a_reactor_and_detects_deadlock);
     RUN(loop_poll_runs_an_overdue_timer_at_once_and_caps_a_long_wait);
+    RUN(lot_wake_wakes_at_most_n_in_fifo_order);
+    RUN(a_task_that_parks_again_after_the_deadlock_cancel_ends_the_run_with_edeadlk);
     RUN(a_virtual_clock_with_an_idle_hook_calls_it_instead_of_reporting_deadlock);
     RUN(loop_poll_waits_no_longer_than_the_next_timer);
     RUN(dump_shows_scopes_shields_overdue_deadlines_and_wait_objects);

@@ -389,7 +389,7 @@ TEST(udp_waits_for_a_datagram_and_reports_send_errors)
 
 /* ---- a read served from the buffer, smaller than what is buffered ------- */
 
-struct bufrd { aio_frame hdr; aio_stream s; unsigned char buf[32]; char two[2]; int line, exact, rest; };
+struct bufrd { aio_frame hdr; aio_stream s; unsigned char buf[32]; char two[2], three[3], more[4]; int line, exact, rest, exact3, end; };
 static int bufrd_main(aio_task *t, void *p)
 {
     struct bufrd *f = (struct bufrd *)p;
@@ -400,6 +400,10 @@ static int bufrd_main(aio_task *t, void *p)
     AIO_STREAM_READ_EXACT(rc, &f->s, f->two, sizeof f->two);
     f->exact = rc;
     f->rest = (int)aio_stream_buffered(&f->s);
+    AIO_STREAM_READ_EXACT(rc, &f->s, f->three, sizeof f->three); /* the rest of the buffer */
+    f->exact3 = rc;
+    AIO_STREAM_READ_SOME(rc, &f->s, f->more, sizeof f->more); /* nothing buffered, peer done */
+    f->end = rc;
     AIO_END(0);
 }
 
@@ -410,12 +414,16 @@ TEST(a_read_smaller_than_the_buffered_bytes_takes_just_what_it_asked)
     memset(&f, 0, sizeof f);
     CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     CHECK_EQ(write(sv[1], "hello\nworld", 11), 11);
+    CHECK_EQ(shutdown(sv[1], SHUT_WR), 0);
     CHECK_EQ(aio_stream_init(&f.s, sv[0], f.buf, sizeof f.buf), 0);
     CHECK_EQ(net_run(bufrd_main, &f), 0);
     CHECK_EQ(f.line, 6);
     CHECK_EQ(f.exact, 2);
     CHECK(memcmp(f.two, "wo", 2) == 0);
     CHECK_EQ(f.rest, 3);
+    CHECK_EQ(f.exact3, 3);
+    CHECK(memcmp(f.three, "rld", 3) == 0);
+    CHECK_EQ(f.end, AIO_EEND);
     aio_stream_close(&L, &f.s);
     close(sv[1]);
     aio_loop_close(&L);
@@ -491,6 +499,42 @@ TEST(a_server_shut_down_before_serving_accepts_nothing)
     aio_loop_close(&L);
 }
 
+/* ---- an accept into a stream with its own syscall table, no peer wanted -- */
+
+struct accok { aio_frame hdr; aio_listener l; aio_stream s; int cfd; int rc; const aio_net_ops *ops_after; };
+static int accok_main(aio_task *t, void *p)
+{
+    struct accok *f = (struct accok *)p;
+    aio_sockaddr a;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_sockaddr_ip(&a, "127.0.0.1", f->l.port);
+    f->cfd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(f->cfd, (const struct sockaddr *)(const void *)&a.ss, a.len) != 0)
+        AIO_RETURN(AIO_EINVAL);
+    AIO_ACCEPT(rc, &f->l, &f->s, NULL);
+    f->rc = rc;
+    f->ops_after = f->s.ops;
+    AIO_END(0);
+}
+
+TEST(an_accepted_stream_keeps_its_own_syscall_table)
+{
+    static struct accok f;
+    memset(&f, 0, sizeof f);
+    f.s.fd = -1;
+    f.s.ops = aio_net_sys_ops();
+    CHECK_EQ(aio_tcp_listen(&f.l, "127.0.0.1", 0, 0), 0);
+    CHECK_EQ(net_run(accok_main, &f), 0);
+    CHECK_EQ(f.rc, 0);
+    CHECK(f.s.fd >= 0);
+    CHECK(f.ops_after == aio_net_sys_ops());
+    aio_stream_close(&L, &f.s);
+    aio_listener_close(&L, &f.l);
+    close(f.cfd);
+    aio_loop_close(&L);
+}
+
 int main(void)
 {
     net_watchdog(30);
@@ -504,5 +548,6 @@ int main(void)
     RUN(a_read_smaller_than_the_buffered_bytes_takes_just_what_it_asked);
     RUN_ONCE(an_accept_whose_listener_closes_before_it_resumes_is_closed);
     RUN(a_server_shut_down_before_serving_accepts_nothing);
+    RUN(an_accepted_stream_keeps_its_own_syscall_table);
     return harness_report();
 }
