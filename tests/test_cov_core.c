@@ -636,6 +636,27 @@ TEST(a_task_that_parks_again_after_the_deadlock_cancel_ends_the_run_with_edeadlk
     CHECK(!aio_task_done(&mt));
 }
 
+/* ---- a backend descriptor replaced behind the loop's back ----------------- */
+
+TEST(a_backend_wait_failing_for_a_reason_other_than_eintr_reaches_loop_poll)
+{
+    int p[2], bfd;
+    test_loop_init(&L);
+    CHECK_EQ(pipe(p), 0);
+    CHECK_EQ(aio_loop_wake_enable(&L), 0);
+    bfd = aio_loop_backend_fd(&L);
+    CHECK(bfd >= 0);
+    CHECK_EQ(dup2(p[0], bfd), bfd); /* no longer an epoll (or kqueue) descriptor */
+#ifdef __linux__
+    CHECK_EQ(aio_loop_poll(&L, AIO_MS(1)), -EINVAL); /* epoll_wait on a pipe */
+#else
+    CHECK(aio_loop_poll(&L, AIO_MS(1)) < 0);
+#endif
+    aio_loop_close(&L); /* closes bfd, now the duplicate */
+    close(p[0]);
+    close(p[1]);
+}
+
 /* ---- dump: scopes, shields, past deadlines, lots, cancelled tasks ------- */
 
 struct shielded {
@@ -864,6 +885,7 @@ int main(void)
     RUN(real_clock_sleeps_without_a_reactor_and_detects_deadlock);
     RUN(loop_poll_runs_an_overdue_timer_at_once_and_caps_a_long_wait);
     RUN(lot_wake_wakes_at_most_n_in_fifo_order);
+    RUN(a_backend_wait_failing_for_a_reason_other_than_eintr_reaches_loop_poll);
     RUN(a_task_that_parks_again_after_the_deadlock_cancel_ends_the_run_with_edeadlk);
     RUN(a_virtual_clock_with_an_idle_hook_calls_it_instead_of_reporting_deadlock);
     RUN(loop_poll_waits_no_longer_than_the_next_timer);
