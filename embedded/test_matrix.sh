@@ -44,13 +44,14 @@ for cc in gcc clang; do
 done
 # tcc (0.9.27) has no __atomic builtins, so it compiles aio.h without
 # aio_loop_post (AIO__HAVE_ATOMICS 0: it returns AIO_EINVAL).  Left out:
-# test_thread.c and the reactor suites that include tests/reactor_cases.h
-# (they call __atomic builtins themselves: tcc does not compile them),
+# test_thread.c, test_cov_thread.c and the reactor suites that include
+# tests/reactor_cases.h (they call __atomic builtins themselves: tcc does not
+# compile them),
 # test_portal.c (the blocking portal reaches the loop through aio_loop_post)
 # and test_reactor_none.c (a_post_from_another_thread_wakes_the_loop...):
 # without aio_loop_post those two never finish.  tcc takes -Wall -Werror; it ignores
 # the -W options it does not know.
-TCC_SKIP="tests/test_portal.c tests/test_reactor_none.c tests/test_thread.c tests/test_reactor.c tests/test_reactor_epoll.c tests/test_reactor_kqueue.c tests/test_reactor_poll.c"
+TCC_SKIP="tests/test_portal.c tests/test_reactor_none.c tests/test_thread.c tests/test_cov_thread.c tests/test_reactor.c tests/test_reactor_epoll.c tests/test_reactor_kqueue.c tests/test_reactor_poll.c"
 # musl's SOMAXCONN is 128 (glibc's is 4096), and aio_tcp_listen's default
 # backlog is SOMAXCONN.  test_net_scale connects 1,000 clients at once and
 # requires srv.accepted == 1000 exactly; with a 128-connection accept queue
