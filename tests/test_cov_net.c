@@ -535,6 +535,50 @@ TEST(an_accepted_stream_keeps_its_own_syscall_table)
     aio_loop_close(&L);
 }
 
+/* ---- read_until: partial delimiters, a line past the limit, a cut line ---- */
+
+struct until { aio_frame hdr; aio_stream s; unsigned char buf[16]; int crlf, over, buffered, rest, cut; char line[16]; };
+static int until_main(aio_task *t, void *p)
+{
+    struct until *f = (struct until *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_STREAM_READ_UNTIL(rc, &f->s, "\r\n", 2, sizeof f->buf); /* "a\rb\r\n": a lone \r first */
+    f->crlf = rc;
+    if (rc > 0)
+        memcpy(f->line, aio_stream_line(&f->s), (size_t)rc);
+    AIO_STREAM_READ_UNTIL(rc, &f->s, "\n", 1, 4); /* "long\n" needs 5 */
+    f->over = rc;
+    f->buffered = (int)aio_stream_buffered(&f->s);
+    AIO_STREAM_READ_UNTIL(rc, &f->s, "\n", 1, 8);
+    f->rest = rc;
+    AIO_STREAM_READ_UNTIL(rc, &f->s, "\n", 1, 8); /* "cut" and the end of the stream */
+    f->cut = rc;
+    AIO_END(0);
+}
+
+TEST(read_until_skips_partial_delimiters_and_reports_overflow_and_cut_lines)
+{
+    static struct until f;
+    int sv[2];
+    memset(&f, 0, sizeof f);
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    CHECK_EQ(write(sv[1], "a\rb\r\nlong\ncut", 13), 13);
+    CHECK_EQ(shutdown(sv[1], SHUT_WR), 0);
+    CHECK_EQ(aio_stream_init(&f.s, sv[0], f.buf, sizeof f.buf), 0);
+    CHECK_EQ(net_run(until_main, &f), 0);
+    CHECK_EQ(f.crlf, 5);
+    CHECK(memcmp(f.line, "a\rb\r\n", 5) == 0);
+    CHECK_EQ(f.over, AIO_EOVERFLOW);
+    CHECK_EQ(f.buffered, 8);  /* "long\ncut" stays buffered */
+    CHECK_EQ(f.rest, 5);
+    CHECK_EQ(f.cut, AIO_EEND);
+    CHECK_EQ(aio_stream_buffered(&f.s), 3); /* the cut line stays buffered */
+    aio_stream_close(&L, &f.s);
+    close(sv[1]);
+    aio_loop_close(&L);
+}
+
 int main(void)
 {
     net_watchdog(30);
@@ -549,5 +593,6 @@ int main(void)
     RUN_ONCE(an_accept_whose_listener_closes_before_it_resumes_is_closed);
     RUN(a_server_shut_down_before_serving_accepts_nothing);
     RUN(an_accepted_stream_keeps_its_own_syscall_table);
+    RUN(read_until_skips_partial_delimiters_and_reports_overflow_and_cut_lines);
     return harness_report();
 }

@@ -163,10 +163,64 @@ TEST(a_signal_wait_cancelled_or_on_a_closed_watch_returns_a_code)
     aio_loop_close(&L);
 }
 
+/* ---- stderr larger than its buffer; a canceller whose watch is closed ------ */
+
+struct errov {
+    aio_frame hdr;
+    aio_proc p;
+    aio_proc_opts o;
+    aio_proc_comm c;
+    char err[2];
+    int rc;
+    aio_sigwatch w;
+    aio_scope sc;
+    aio_signal_canceller_frame cf;
+    int canceller_rc;
+};
+static int errov_main(aio_task *t, void *p)
+{
+    struct errov *f = (struct errov *)p;
+    static const char *const argv[] = { "sh", "-c", "echo error >&2", NULL };
+    int rc;
+    AIO_BEGIN(t, f);
+    f->o.argv = argv;
+    f->o.io[2] = AIO_PROC_PIPE;
+    aio_proc_spawn(aio_task_loop(t), &f->p, &f->o);
+    aio_proc_comm_init(&f->c, &f->p, NULL, 0, NULL, 0, f->err, sizeof f->err);
+    AIO_PROC_COMMUNICATE(rc, &f->c);
+    f->rc = rc;
+    aio_proc_close(&f->p);
+    /* The canceller ends with the watch's error when the watch is closed. */
+    memset(&f->w, 0, sizeof f->w);
+    f->w.fd = -1;
+    aio_scope_init(&f->sc);
+    f->cf.w = &f->w;
+    f->cf.scope = &f->sc;
+    AIO_AWAIT(rc, aio_signal_canceller, &f->cf);
+    f->canceller_rc = rc;
+    AIO_END(0);
+}
+
+TEST(stderr_beyond_its_buffer_is_counted_as_overflow_and_a_closed_watch_ends_the_canceller)
+{
+    static struct errov f;
+    memset(&f, 0, sizeof f);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, errov_main, &f), 0);
+    CHECK_EQ(f.rc, AIO_EOVERFLOW);
+    CHECK_EQ(f.c.overflow, 1);
+    CHECK_EQ(f.c.err_len, 2);
+    CHECK(memcmp(f.err, "er", 2) == 0);
+    CHECK_EQ(f.canceller_rc, AIO_ECLOSED);
+    CHECK_EQ(f.cf.count, 0);
+    aio_loop_close(&L);
+}
+
 int main(void)
 {
     RUN(pipe_io_on_a_closed_descriptor_or_cancelled_fails_with_a_code);
     RUN(waits_for_unspawned_reaped_and_stolen_children);
     RUN(a_signal_wait_cancelled_or_on_a_closed_watch_returns_a_code);
+    RUN(stderr_beyond_its_buffer_is_counted_as_overflow_and_a_closed_watch_ends_the_canceller);
     return harness_report();
 }
