@@ -550,6 +550,11 @@ TEST(loop_poll_waits_no_longer_than_the_next_timer)
     while (poll_calls == 0)
         CHECK(aio_loop_poll(&L, AIO_SEC(3600)) >= 0); /* returns when the 1 ms timer is due */
     CHECK(aio_loop_update_time(&L) - t0 >= AIO_MS(1));
+    /* A timer far away does not stretch a short poll. */
+    CHECK_EQ(aio_call_later(&L, &c, AIO_SEC(3600), poll_cb, NULL), 0);
+    CHECK_EQ(aio_loop_poll(&L, AIO_US(100)), 0);
+    CHECK_EQ(poll_calls, 1);
+    CHECK_EQ(aio_call_cancel(&L, &c), 1); /* it was still pending */
     aio_loop_close(&L);
 }
 
@@ -634,6 +639,158 @@ TEST(a_task_that_parks_again_after_the_deadlock_cancel_ends_the_run_with_edeadlk
     CHECK_EQ(f.first_rc, AIO_ECANCELED);
     CHECK_EQ(f.second_rc, 1); /* never resumed */
     CHECK(!aio_task_done(&mt));
+}
+
+/* ---- starts: while a sibling finishes, and under a cancelled starter ----- */
+
+struct slow_start { aio_frame hdr; int twice; char dump[8192]; };
+static int slow_starter(aio_task *t, void *p)
+{
+    struct slow_start *f = (struct slow_start *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_dump(aio_task_loop(t), collect, f->dump); /* itself, not started yet */
+    AIO_SLEEP(rc, AIO_MS(2)); /* a sibling finishes meanwhile */
+    if (rc == 0) {
+        aio_started(t, NULL);
+    } else { /* the starter was cancelled: started stays with it */
+        aio_started(t, NULL);
+        f->twice = aio_started(t, NULL);
+    }
+    AIO_END(0);
+}
+struct start2 {
+    aio_frame hdr;
+    aio_group g;
+    aio_task quick, c;
+    struct sleeper qs;
+    struct slow_start ss;
+    aio_scope sc;
+    int start_rc;
+    aio_time started_at;
+};
+static int start2_main(aio_task *t, void *p)
+{
+    struct start2 *f = (struct start2 *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    f->qs.dur = AIO_MS(1);
+    aio_spawn(&f->g, &f->quick, sleeper, &f->qs);
+    if (f->sc.flags) /* second run: the starter is cancelled at 1 ms */
+        aio_move_on_after(t, &f->sc, AIO_MS(1));
+    AIO_START(rc, &f->g, &f->c, slow_starter, &f->ss, NULL);
+    f->start_rc = rc;
+    f->started_at = aio_now(aio_task_loop(t));
+    if (f->sc.flags & AIO_SCOPE_ACTIVE)
+        aio_scope_exit(t, &f->sc, rc);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    AIO_END(rc);
+}
+
+TEST(a_start_outlives_a_finishing_sibling_and_a_cancelled_starter_keeps_its_child)
+{
+    static struct start2 f;
+    int cancelled;
+    for (cancelled = 0; cancelled < 2; cancelled++) {
+        memset(&f, 0, sizeof f);
+        memset(&mt, 0, sizeof mt);
+        if (cancelled)
+            f.sc.flags = AIO_SCOPE_EXITED; /* marks the second run */
+        test_loop_init(&L);
+        CHECK_EQ(aio_run(&L, &mt, start2_main, &f), 0);
+        CHECK_EQ(f.qs.finished, 1);
+        CHECK(strstr(f.ss.dump, "task 0x") != NULL);
+        if (!cancelled) {
+            CHECK_EQ(f.start_rc, 0);
+            CHECK_EQ(f.started_at, AIO_MS(2));
+        } else {
+            CHECK_EQ(f.start_rc, AIO_ECANCELED);
+            CHECK_EQ(f.ss.twice, AIO_EINVAL);
+        }
+    }
+}
+
+/* ---- entering a group its owner is waiting on ----------------------------- */
+
+struct intruder { aio_frame hdr; aio_group *g; int rc; };
+static int intruder_task(aio_task *t, void *p)
+{
+    struct intruder *f = (struct intruder *)p;
+    AIO_BEGIN(t, f);
+    f->rc = aio_group_enter(t, f->g, AIO_GROUP_FAIL_FAST);
+    AIO_END(0);
+}
+struct joined { aio_frame hdr; aio_group outer, g; aio_task c, in; struct sleeper s; struct intruder i; int rc; };
+static int joined_main(aio_task *t, void *p)
+{
+    struct joined *f = (struct joined *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->outer, AIO_GROUP_FAIL_FAST);
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    f->s.dur = AIO_MS(2);
+    aio_spawn(&f->g, &f->c, sleeper, &f->s);
+    f->i.g = &f->g;
+    aio_spawn(&f->outer, &f->in, intruder_task, &f->i);
+    AIO_GROUP_WAIT(rc, &f->g, 0); /* joining while the intruder runs */
+    f->rc = rc;
+    AIO_GROUP_WAIT(rc, &f->outer, 0);
+    AIO_END(rc);
+}
+
+TEST(entering_a_group_that_is_being_waited_on_is_refused)
+{
+    static struct joined f;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init_panics(&L);
+    CHECK_EQ(aio_run(&L, &mt, joined_main, &f), 0);
+    CHECK_EQ(f.i.rc, AIO_EBUSY);
+    CHECK_EQ(f.rc, 0);
+    CHECK_EQ(f.s.finished, 1);
+#ifdef AIO_DEBUG
+    CHECK_EQ(panic_count, 1);
+#endif
+}
+
+/* ---- closing a loop with a task still waiting on a descriptor ----------- */
+
+struct orphan { aio_frame hdr; aio_task r; struct fdready_like { aio_frame hdr; int fd; int rc; } fr; };
+static int orphan_reader(aio_task *t, void *p)
+{
+    struct fdready_like *f = (struct fdready_like *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_WAIT_READABLE(rc, f->fd);
+    f->rc = rc;
+    AIO_END(0);
+}
+static int orphan_main(aio_task *t, void *p)
+{
+    struct orphan *f = (struct orphan *)p;
+    AIO_BEGIN(t, f);
+    /* A task of the loop's root group is not the main task's child. */
+    aio_spawn(&aio_task_loop(t)->root, &f->r, orphan_reader, &f->fr);
+    AIO_YIELD();
+    AIO_END(0);
+}
+
+TEST(closing_a_loop_with_a_task_parked_on_a_descriptor_reports_busy)
+{
+    static struct orphan f;
+    int p[2];
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    CHECK_EQ(pipe(p), 0);
+    f.fr.fd = p[0];
+    test_loop_init(&L);
+    aio_loop_wake(&L); /* no wake path yet: nothing to do */
+    CHECK_EQ(aio_run(&L, &mt, orphan_main, &f), 0);
+    CHECK(!aio_task_done(&f.r));
+    CHECK_EQ(aio_loop_close(&L), AIO_EBUSY);
+    close(p[0]);
+    close(p[1]);
 }
 
 /* ---- a backend descriptor replaced behind the loop's back ----------------- */
@@ -885,6 +1042,9 @@ int main(void)
     RUN(real_clock_sleeps_without_a_reactor_and_detects_deadlock);
     RUN(loop_poll_runs_an_overdue_timer_at_once_and_caps_a_long_wait);
     RUN(lot_wake_wakes_at_most_n_in_fifo_order);
+    RUN(a_start_outlives_a_finishing_sibling_and_a_cancelled_starter_keeps_its_child);
+    RUN(entering_a_group_that_is_being_waited_on_is_refused);
+    RUN(closing_a_loop_with_a_task_parked_on_a_descriptor_reports_busy);
     RUN(a_backend_wait_failing_for_a_reason_other_than_eintr_reaches_loop_poll);
     RUN(a_task_that_parks_again_after_the_deadlock_cancel_ends_the_run_with_edeadlk);
     RUN(a_virtual_clock_with_an_idle_hook_calls_it_instead_of_reporting_deadlock);

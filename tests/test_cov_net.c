@@ -368,6 +368,7 @@ TEST(udp_waits_for_a_datagram_and_reports_send_errors)
     CHECK_EQ(aio_udp_bind(&f.b, "127.0.0.1", 0), 0);
     CHECK_EQ(aio_sockaddr_ip(&f.to, "127.0.0.1", f.a.port), 0);
     CHECK_EQ(aio_sockaddr_ip(&f.v6, "::1", f.a.port), 0);
+    f.a.ops = aio_net_sys_ops(); /* an explicit table: the same calls */
     CHECK_EQ(net_run(udps_main, &f), 0);
     CHECK_EQ(f.noaddr_rc, AIO_EINVAL);
     CHECK_EQ(f.nobuf_rc, AIO_EINVAL);
@@ -537,7 +538,14 @@ TEST(an_accepted_stream_keeps_its_own_syscall_table)
 
 /* ---- read_until: partial delimiters, a line past the limit, a cut line ---- */
 
-struct until { aio_frame hdr; aio_stream s; unsigned char buf[16]; int crlf, over, buffered, rest, cut; char line[16]; };
+struct until {
+    aio_frame hdr;
+    aio_stream s;
+    unsigned char buf[16];
+    int crlf, over, buffered, rest, cut, over2, exact;
+    size_t exact_n;
+    char line[16], four[4];
+};
 static int until_main(aio_task *t, void *p)
 {
     struct until *f = (struct until *)p;
@@ -554,6 +562,11 @@ static int until_main(aio_task *t, void *p)
     f->rest = rc;
     AIO_STREAM_READ_UNTIL(rc, &f->s, "\n", 1, 8); /* "cut" and the end of the stream */
     f->cut = rc;
+    AIO_STREAM_READ_UNTIL(rc, &f->s, "\n", 1, 2); /* more buffered than the limit, no delimiter */
+    f->over2 = rc;
+    AIO_STREAM_READ_EXACT(rc, &f->s, f->four, sizeof f->four); /* 3 of 4, then the end */
+    f->exact = rc;
+    f->exact_n = aio_stream_nread(&f->s);
     AIO_END(0);
 }
 
@@ -573,7 +586,11 @@ TEST(read_until_skips_partial_delimiters_and_reports_overflow_and_cut_lines)
     CHECK_EQ(f.buffered, 8);  /* "long\ncut" stays buffered */
     CHECK_EQ(f.rest, 5);
     CHECK_EQ(f.cut, AIO_EEND);
-    CHECK_EQ(aio_stream_buffered(&f.s), 3); /* the cut line stays buffered */
+    CHECK_EQ(f.over2, AIO_EOVERFLOW);
+    CHECK_EQ(f.exact, AIO_EEND);
+    CHECK_EQ(f.exact_n, 3); /* the cut line's bytes were stored */
+    CHECK(memcmp(f.four, "cut", 3) == 0);
+    CHECK_EQ(aio_stream_buffered(&f.s), 0);
     aio_stream_close(&L, &f.s);
     close(sv[1]);
     aio_loop_close(&L);

@@ -217,10 +217,82 @@ TEST(limiter_waitgroup_and_barrier_error_paths)
     CHECK_EQ(aio_now(&L), AIO_MS(1));
 }
 
+/* ---- a task ending with a lock held between other tasks' holds ---------- */
+
+struct holder { aio_frame hdr; aio_lock *l; aio_event *done; int keep; };
+static int holder(aio_task *t, void *p)
+{
+    struct holder *f = (struct holder *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_lock_try_acquire(t, f->l);
+    if (f->keep) {
+        AIO_EVENT_WAIT(rc, f->done);
+        aio_lock_release(t, f->l);
+    }
+    AIO_END(0); /* !keep: ends holding its lock */
+}
+struct mid {
+    aio_frame hdr;
+    aio_lock l[3];
+    aio_event done;
+    aio_group g;
+    aio_task t[3];
+    struct holder h[3];
+    uint32_t holds_before, holds_after;
+    int broken[3];
+};
+static int mid_main(aio_task *t, void *p)
+{
+    struct mid *f = (struct mid *)p;
+    aio_stats st;
+    int rc, i;
+    AIO_BEGIN(t, f);
+    aio_event_init(&f->done);
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    for (i = 0; i < 3; i++) {
+        aio_lock_init(&f->l[i]);
+        f->h[i].l = &f->l[i];
+        f->h[i].done = &f->done;
+        f->h[i].keep = i != 1; /* the middle one ends holding its lock */
+    }
+    aio_spawn(&f->g, &f->t[0], holder, &f->h[0]);
+    AIO_YIELD();
+    aio_spawn(&f->g, &f->t[1], holder, &f->h[1]);
+    AIO_YIELD();
+    aio_spawn(&f->g, &f->t[2], holder, &f->h[2]);
+    AIO_YIELD();
+    AIO_YIELD();
+    aio_loop_stats(aio_task_loop(t), &st);
+    f->holds_after = st.holds;
+    for (i = 0; i < 3; i++)
+        f->broken[i] = f->l[i].broken;
+    aio_event_set(&f->done);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    aio_loop_stats(aio_task_loop(t), &st);
+    f->holds_before = st.holds;
+    AIO_END(rc);
+}
+
+TEST(a_task_ending_with_a_lock_breaks_only_that_lock)
+{
+    static struct mid f;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init_panics(&L);
+    CHECK_EQ(aio_run(&L, &mt, mid_main, &f), 0);
+    CHECK_EQ(f.holds_after, 2); /* the middle hold left the loop's list */
+    CHECK_EQ(f.broken[0], 0);
+    CHECK_EQ(f.broken[1], 1);
+    CHECK_EQ(f.broken[2], 0);
+    CHECK_EQ(f.holds_before, 0);
+}
+
 int main(void)
 {
     RUN(locks_released_out_of_order_keep_the_loops_hold_list);
     RUN(a_condition_waiter_whose_lock_broke_gets_ebroken);
     RUN(limiter_waitgroup_and_barrier_error_paths);
+    RUN(a_task_ending_with_a_lock_breaks_only_that_lock);
     return harness_report();
 }
