@@ -996,11 +996,15 @@ TEST(a_joining_group_waits_for_a_child_spawned_into_it_by_another_task)
 
 /* ---- shields and a scope entered twice ---------------------------------- */
 
-struct shield2 { aio_frame hdr; aio_scope s; uint8_t before, after; int again; };
+struct shield2 { aio_frame hdr; aio_scope s; uint8_t before, after, unentered; int again; };
 static int shield2_main(aio_task *t, void *p)
 {
     struct shield2 *f = (struct shield2 *)p;
     AIO_BEGIN(t, f);
+    aio_scope_init(&f->s); /* a shield toggled before entry only changes the flag */
+    aio_scope_set_shield(&f->s, 1);
+    aio_scope_set_shield(&f->s, 0);
+    f->unentered = f->s.flags;
     aio_move_on_after(t, &f->s, AIO_SEC(1));
     f->before = f->s.flags;
     aio_scope_set_shield(&f->s, 0); /* not shielded: nothing to do */
@@ -1020,6 +1024,7 @@ TEST(unshielding_an_unshielded_scope_and_reentering_an_active_one_change_nothing
     test_loop_init_panics(&L);
     CHECK_EQ(aio_run(&L, &mt, shield2_main, &f), 0);
     CHECK_EQ(f.after, f.before);
+    CHECK_EQ(f.unentered, 0);
     CHECK_EQ(f.s.flags & AIO_SCOPE_ACTIVE, 0);
 #ifdef AIO_DEBUG
     CHECK_EQ(f.again, AIO_EBUSY);

@@ -229,6 +229,8 @@ static int holder(aio_task *t, void *p)
     if (f->keep) {
         AIO_EVENT_WAIT(rc, f->done);
         aio_lock_release(t, f->l);
+    } else {
+        AIO_SLEEP(rc, AIO_MS(1)); /* until the third hold is registered */
     }
     AIO_END(0); /* !keep: ends holding its lock */
 }
@@ -262,7 +264,7 @@ static int mid_main(aio_task *t, void *p)
     AIO_YIELD();
     aio_spawn(&f->g, &f->t[2], holder, &f->h[2]);
     AIO_YIELD();
-    AIO_YIELD();
+    AIO_SLEEP(rc, AIO_MS(2)); /* the middle task has ended */
     aio_loop_stats(aio_task_loop(t), &st);
     f->holds_after = st.holds;
     for (i = 0; i < 3; i++)
