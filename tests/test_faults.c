@@ -1334,9 +1334,11 @@ int main(void)
     RUN_ONCE(udp_datagrams_survive_or_report_every_single_fault);
     RUN_ONCE(subprocess_communicate_survives_or_reports_every_single_fault);
     RUN_ONCE(communicate_closes_the_pipes_when_a_read_fails);
+#if AIO__HAVE_ATOMICS /* without them (tcc) there is no aio_loop_post: no thread offload, no portal */
     RUN_ONCE(to_thread_and_file_jobs_survive_or_report_every_single_fault);
     RUN_ONCE(blocking_portal_survives_or_reports_every_single_fault);
     RUN_ONCE(reactor_and_wake_path_survive_or_report_every_single_fault);
+#endif
     RUN_ONCE(signal_watch_survives_or_reports_every_single_fault);
     return harness_report();
 }
