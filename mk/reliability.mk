@@ -91,3 +91,57 @@ fuzz-replay:
 	    $(CC) $(CFLAGS_ALL) -o $(BUILD)/fuzz/$$n $$s $(LDLIBS_ALL) || exit 1; \
 	    ./$(BUILD)/fuzz/$$n tests/fuzz/corpus/* | tail -n 2 || exit 1; \
 	done
+
+# ---------------------------------------------------------------------------
+#   make fuzz-afl [FUZZ_SECONDS=60]   the same harnesses under AFL++ instead
+#                        of libFuzzer (Debian's afl++, installed when
+#                        missing).  Each is built with afl-clang-fast
+#                        -fsanitize=fuzzer, which links AFL++'s own driver
+#                        for LLVMFuzzerTestOneInput (persistent mode, input
+#                        in shared memory), with ASan and UBSan
+#                        (AFL_USE_ASAN, AFL_USE_UBSAN; UBSan traps, so a
+#                        finding shows as SIGILL without a message).
+#                        afl-fuzz then runs FUZZ_SECONDS per harness on one
+#                        core, starting from tests/fuzz/corpus, into
+#                        build/fuzz-afl/out-<harness> (removed at the start
+#                        of each run).  The environment suits a container:
+#                        no CPU frequency or core_pattern checks, no status
+#                        screen, no core pinning.  Prints execs done,
+#                        execs/s, corpus size and the crashes and hangs
+#                        saved (fuzzer_stats), and fails if one was saved; it
+#                        is then copied to build/fuzz-afl/<harness>-crashes-N
+#                        (or -hangs-N): replay it with the plain-C driver
+#                        built with -fsanitize=address,undefined for the
+#                        report.  A hang is an input that runs longer than
+#                        AFL_TIMEOUT ms.  Not run by CI.
+
+AFL_CC      ?= afl-clang-fast
+AFL_DIR     ?= build/fuzz-afl
+AFL_TIMEOUT ?= 1000
+AFL_BIN     := $(patsubst tests/fuzz/%.c,$(AFL_DIR)/%,$(FUZZ_SRC))
+AFL_FLAGS   ?= -std=c99 -O1 -g -DAIO_DEBUG -DFUZZ_LIBFUZZER -fsanitize=fuzzer -I.
+AFL_ENV     ?= AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1
+
+.PHONY: fuzz-afl
+
+$(AFL_DIR)/%: tests/fuzz/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 $(AFL_CC) $(AFL_FLAGS) $(WARN) -o $@ $< -lpthread
+
+fuzz-afl:
+	@{ command -v afl-fuzz && command -v $(AFL_CC); } >/dev/null || sh tests/reliability/install.sh afl++
+	$(MAKE) $(AFL_BIN)
+	@st=0; for f in $(AFL_BIN); do \
+	    n=$$(basename $$f); o=$(AFL_DIR)/out-$$n; s=$$o/default; \
+	    rm -rf $$o $(AFL_DIR)/$$n-crashes-* $(AFL_DIR)/$$n-hangs-*; \
+	    echo "$$n: afl-fuzz $(FUZZ_SECONDS) s"; \
+	    $(AFL_ENV) afl-fuzz -V $(FUZZ_SECONDS) -t $(AFL_TIMEOUT) -i tests/fuzz/corpus -o $$o -- $$f \
+	        > $(AFL_DIR)/$$n.log 2>&1 && [ -f $$s/fuzzer_stats ] || { tail -n 40 $(AFL_DIR)/$$n.log; exit 1; }; \
+	    grep -E '^(execs_done|execs_per_sec|corpus_count|corpus_found|stability|saved_crashes|saved_hangs) ' $$s/fuzzer_stats; \
+	    for d in crashes hangs; do \
+	        i=0; for c in $$(find $$s/$$d -name 'id:*' -type f | sort); do \
+	            i=$$((i + 1)); cp "$$c" $(AFL_DIR)/$$n-$$d-$$i; \
+	            echo "$$n: saved in $$d: $(AFL_DIR)/$$n-$$d-$$i ($$(basename $$c))"; st=1; \
+	        done; \
+	    done; \
+	done; exit $$st

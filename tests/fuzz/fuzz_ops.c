@@ -22,10 +22,11 @@
  * none invented), the queue's unfinished count matches its length, and no
  * wait queue still has a task linked.
  *
- * Built with -DFUZZ_LIBFUZZER it is a libFuzzer target; otherwise it is a
- * program that replays the files named on its command line (the corpus) and
- * prints "RESULT <passed> <failed>" like the test programs; with
- * -DFUZZ_NO_MAIN it only defines fuzz_one() (tests/test_fuzz_corpus.c).
+ * Built with -DFUZZ_LIBFUZZER it is a libFuzzer target (and, compiled by
+ * afl-clang-fast with -fsanitize=fuzzer, an AFL++ one: make fuzz-afl);
+ * otherwise it is a program that replays the files named on its command line
+ * (the corpus) and prints "RESULT <passed> <failed>" like the test programs;
+ * with -DFUZZ_NO_MAIN it only defines fuzz_one() (tests/test_fuzz_corpus.c).
  */
 #define AIO_IMPLEMENTATION
 #include "../../aio.h"
