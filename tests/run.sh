@@ -1,8 +1,14 @@
 #!/bin/sh
 # Runs every test binary (and *.sh check script) given on the command line
 # and prints the total as the last line: "N passed, M failed".  A binary that crashes or prints no
-# RESULT line counts as one failed test.
+# RESULT line counts as one failed test.  With AIO_TEST_TIMEOUT=N (seconds) a
+# binary still running after N seconds is stopped and counts as failed, so a
+# hang cannot stall a CI run.
 passed=0
+limit=""
+if [ -n "${AIO_TEST_TIMEOUT:-}" ] && command -v timeout >/dev/null 2>&1; then
+    limit="timeout $AIO_TEST_TIMEOUT"
+fi
 failed=0
 for bin in "$@"; do
     case "$bin" in
@@ -19,7 +25,7 @@ for bin in "$@"; do
         continue
         ;;
     esac
-    out=$("$bin" 2>&1)
+    out=$($limit "$bin" 2>&1)
     status=$?
     printf '%s\n' "$out" | grep -v '^RESULT ' | sed "s|^|$(basename "$bin"): |"
     res=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1)
