@@ -18,6 +18,7 @@
 #define AIO_TEST_HARNESS_H
 
 #include "../aio.h" /* first: the implementation picks its POSIX feature level */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,22 @@ AIO__UNUSED static void test_loop_init(aio_loop *L)
         printf("  aio_loop_init failed\n");
         harness_failed_checks++;
     }
+}
+
+/** Descriptors this process has open (the entries of /proc/self/fd), or -1
+ * where there is no /proc: a test compares the count before and after. */
+AIO__UNUSED static int harness_open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the directory's own descriptor */
 }
 
 static int harness_nseeds(void)

@@ -91,27 +91,18 @@ static int f_pipe(int p[2])
 static aio_loop L;
 static aio_task mt;
 
-static int open_fds(void)
-{
-    int fd, n = 0;
-    for (fd = 0; fd < 1024; fd++)
-        if (fcntl(fd, F_GETFD) >= 0)
-            n++;
-    return n;
-}
-
 TEST(kqueue_creation_failures_are_reported_and_leave_nothing_open)
 {
-    int before = open_fds();
+    int before = harness_open_fds();
     test_loop_init(&L);
     fail_kqueue = EMFILE;
     CHECK_EQ(aio_loop_backend_fd(&L), -EMFILE);
     fail_setfd = EBADF;
     CHECK_EQ(aio_loop_backend_fd(&L), -EBADF);
-    CHECK_EQ(open_fds(), before); /* the queue whose flag failed was closed */
+    CHECK_EQ(harness_open_fds(), before); /* the queue whose flag failed was closed */
     CHECK(aio_loop_backend_fd(&L) >= 0); /* and a later call succeeds */
     aio_loop_close(&L);
-    CHECK_EQ(open_fds(), before);
+    CHECK_EQ(harness_open_fds(), before);
 }
 
 TEST(wake_pipe_failures_are_reported_and_leave_nothing_open)
@@ -119,7 +110,7 @@ TEST(wake_pipe_failures_are_reported_and_leave_nothing_open)
     int before;
     test_loop_init(&L);
     CHECK(aio_loop_backend_fd(&L) >= 0);
-    before = open_fds();
+    before = harness_open_fds();
     fail_pipe = ENFILE;
     CHECK_EQ(aio_loop_wake_enable(&L), -ENFILE);
     fail_setfl = EINVAL;
@@ -128,7 +119,7 @@ TEST(wake_pipe_failures_are_reported_and_leave_nothing_open)
     CHECK_EQ(aio_loop_wake_enable(&L), -EBADF);
     fail_setfd = EPERM;
     CHECK_EQ(aio_loop_wake_enable(&L), -EPERM);
-    CHECK_EQ(open_fds(), before); /* both ends of the pipe were closed each time */
+    CHECK_EQ(harness_open_fds(), before); /* both ends of the pipe were closed each time */
     CHECK_EQ(aio_loop_wake_enable(&L), 0);
     aio_loop_close(&L);
 }

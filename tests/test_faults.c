@@ -35,7 +35,6 @@
  * alarm() is the last-resort watchdog of the whole program.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -476,20 +475,6 @@ static int verbatim(int slot)
 
 /* ---- checks around each run ----------------------------------------------- */
 
-static int open_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1; /* the directory's own descriptor */
-}
-
 static int no_children(void)
 {
     return waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD;
@@ -538,7 +523,7 @@ struct sweep_stats {
 /* One run with the plan armed (slot < 0: clean). */
 static int run_one(scenario_fn fn, int slot, long k, int err, struct sweep_stats *st, const char *name)
 {
-    int before = open_fds(), corrupt = 0, rc, after;
+    int before = harness_open_fds(), corrupt = 0, rc, after;
     memset(F.count, 0, sizeof F.count);
     F.fired = 0;
     F.slot = slot;
@@ -548,7 +533,7 @@ static int run_one(scenario_fn fn, int slot, long k, int err, struct sweep_stats
     hung = 0;
     rc = fn(&corrupt);
     F.armed = 0;
-    after = open_fds();
+    after = harness_open_fds();
     st->runs++;
     st->fired += F.fired;
     if (rc == 0)
@@ -947,7 +932,7 @@ static int flood_main(aio_task *t, void *frame)
 
 TEST(communicate_closes_the_pipes_when_a_read_fails)
 {
-    int before = open_fds(), rc;
+    int before = harness_open_fds(), rc;
     F.loop_thread = pthread_self();
     memset(F.count, 0, sizeof F.count);
     F.slot = K_read; /* the first read of the child's output */
@@ -969,7 +954,7 @@ TEST(communicate_closes_the_pipes_when_a_read_fails)
     }
     aio_proc_close(&fm.p);
     loop_done();
-    CHECK_EQ(open_fds(), before);
+    CHECK_EQ(harness_open_fds(), before);
     CHECK(no_children());
 }
 
