@@ -61,10 +61,12 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define AIO__UNUSED __attribute__((unused))
+#define AIO__NOINLINE __attribute__((noinline))
 #define AIO__LIKELY(x) __builtin_expect(!!(x), 1)
 #define AIO__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define AIO__UNUSED
+#define AIO__NOINLINE
 #define AIO__LIKELY(x) (x)
 #define AIO__UNLIKELY(x) (x)
 #endif
@@ -402,7 +404,8 @@ typedef struct aio__reactor {
 
 /** The event loop.  Owned by the caller; initialise with aio_loop_init. */
 struct aio_loop {
-    aio_task *run_head, *run_tail; /* FIFO run queue */
+    aio_task *run_head;            /* FIFO run queue, chained through u.q.next */
+    aio_task **run_tailp;          /* where the next runnable task is linked (&run_head when empty) */
     uint32_t nready;               /* tasks in the run queue */
     uint32_t ncancel;              /* active cancelled scopes + cancelled live tasks */
     aio_task *current;             /* the task being stepped, or NULL */
@@ -1562,6 +1565,7 @@ AIO_IMPL int aio_loop_init(aio_loop *L, const aio_config *cfg)
     L->root.scope.flags = AIO_SCOPE_ACTIVE | AIO_SCOPE_GROUP;
     L->root.state = AIO_GROUP_OPEN;
     L->root.loop = L;
+    L->run_tailp = &L->run_head;
     aio__reactor_init(L);
     aio_loop_update_time(L);
     return 0;
@@ -1588,15 +1592,13 @@ static uint64_t aio__rand(aio_loop *L)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
+/* Appends t to the run queue.  The last task's link is left as it is: the
+ * step that takes the queue terminates it. */
 static void aio__enqueue(aio_loop *L, aio_task *t)
 {
     t->state = AIO_TASK_READY;
-    t->u.q.next = NULL;
-    if (L->run_tail)
-        L->run_tail->u.q.next = t;
-    else
-        L->run_head = t;
-    L->run_tail = t;
+    *L->run_tailp = t;
+    L->run_tailp = &t->u.q.next;
     L->nready++;
 }
 
@@ -1633,10 +1635,10 @@ static void aio__perturb(aio_loop *L, uint32_t n)
     at->u.q.next = rest;
     L->run_head = a;
     if (!rest)
-        L->run_tail = at;
+        L->run_tailp = &at->u.q.next;
 }
 
-static void aio__task_finish(aio_loop *L, aio_task *t, int rc);
+static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc);
 
 /* Steps one task: resumes its innermost frame, then each parent whose child
  * finished, until a frame suspends or the root frame finishes. */
@@ -1664,37 +1666,48 @@ static void aio__step_task(aio_loop *L, aio_task *t)
     }
 }
 
-static void aio__fire_timers(aio_loop *L);
-static void aio__run_posts(aio_loop *L);
+static AIO__NOINLINE void aio__fire_timers(aio_loop *L);
+static int aio__posts_waiting(aio_loop *L);
+static AIO__NOINLINE void aio__run_posts(aio_loop *L);
 
 AIO_IMPL uint32_t aio_loop_step(aio_loop *L)
 {
-    uint32_t n, i;
+    aio_task *t;
+    uint32_t n;
     AIO__ASSERT(L, L->current == NULL, "aio_loop_step called from inside a task");
     /* Callbacks posted from other threads or interrupts run first, so a host
      * that only ever calls aio_loop_step still sees them. */
-    aio__run_posts(L);
+    if (AIO__UNLIKELY(aio__posts_waiting(L)))
+        aio__run_posts(L);
     /* Read the clock only if a timer could be due; otherwise whoever needs
      * the time this turn reads it (a clock read can cost more than a switch). */
-    if (L->heap)
+    if (L->heap) {
         aio_loop_update_time(L);
-    else
+        aio__fire_timers(L);
+    } else {
         L->clock_stale = 1;
-    aio__fire_timers(L);
-    n = L->nready;
-    if (L->cfg.seed)
-        aio__perturb(L, n);
-    for (i = 0; i < n; i++) {
-        aio_task *t = L->run_head;
-        L->run_head = t->u.q.next;
-        if (!L->run_head)
-            L->run_tail = NULL;
-        L->nready--;
-        aio__step_task(L, t);
     }
-    L->current = NULL;
     L->turns++;
+    n = L->nready;
+    if (!n)
+        return 0;
+    *L->run_tailp = NULL;
+    if (AIO__UNLIKELY(L->cfg.seed != 0))
+        aio__perturb(L, n);
+    /* The batch is the queue as it stands: detached whole, so a task that
+     * becomes runnable while it runs goes to the next turn, and taking a
+     * task off the batch is one load. */
+    t = L->run_head;
+    L->run_head = NULL;
+    L->run_tailp = &L->run_head;
+    L->nready = 0;
     L->steps += n;
+    do {
+        aio_task *next = t->u.q.next;
+        aio__step_task(L, t);
+        t = next;
+    } while (t);
+    L->current = NULL;
     return n;
 }
 
@@ -2107,7 +2120,7 @@ AIO_IMPL int aio_task_cancel(aio_task *t)
 
 /* ---- timers firing ----------------------------------------------------- */
 
-static void aio__fire_timers(aio_loop *L)
+static AIO__NOINLINE void aio__fire_timers(aio_loop *L)
 {
     while (L->heap && L->heap->deadline <= L->now) {
         aio_timer *tm = L->heap;
@@ -2472,7 +2485,7 @@ static void aio__group_maybe_done(aio_group *g)
         aio_reschedule(o, 0);
 }
 
-static void aio__task_finish(aio_loop *L, aio_task *t, int rc)
+static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
 {
     aio_group *g = t->group;
     L->ntasks--;
@@ -2845,8 +2858,19 @@ static int aio__reactor_active(const aio_loop *L)
     return L->reactor.nfds != 0 || L->reactor.wake_armed;
 }
 
+/* Whether a callback has been posted since the last turn (one load). */
+static int aio__posts_waiting(aio_loop *L)
+{
+#if AIO__HAVE_ATOMICS
+    return aio__post_load(&L->reactor.posts) != NULL;
+#else
+    (void)L;
+    return 0;
+#endif
+}
+
 /* Runs the callbacks posted since the last turn, oldest first. */
-static void aio__run_posts(aio_loop *L)
+static AIO__NOINLINE void aio__run_posts(aio_loop *L)
 {
 #if AIO__HAVE_ATOMICS
     aio_post *p, *rev = NULL;
