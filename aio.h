@@ -226,7 +226,7 @@ struct aio_hold {
 enum {
     AIO_TASK_IDLE = 0, /* never spawned, or finished and unlinked: may be spawned again */
     AIO_TASK_READY,    /* in the run queue */
-    AIO_TASK_RUNNING,  /* being stepped by the loop */
+    AIO_TASK_RUNNING,  /* being stepped by the loop (AIO_DEBUG builds; a release build leaves READY) */
     AIO_TASK_PARKED,   /* suspended until something reschedules it */
     AIO_TASK_DONE,     /* finished; result in aio_task_rc() */
     AIO_TASK_FAILED    /* finished with an error; linked in its group's failed list until the group is waited */
@@ -413,7 +413,7 @@ struct aio_loop {
     uint32_t nheap;                /* timers armed */
     uint32_t seq;                  /* arming counter, for FCFS among equal deadlines */
     aio_time now;                  /* cached: read at most once per loop turn */
-    int clock_stale;               /* now must be re-read before its next use */
+    uint64_t clock_turn;           /* the turn now was read in: stale once turns has moved on */
     aio_config cfg;
     uint64_t rng;                  /* perturbation state (cfg.seed) */
     aio_group root;                /* the main task's group */
@@ -460,6 +460,11 @@ struct aio_loop {
 
 /** Returned by a coroutine while it is suspended (internal). */
 #define AIO__SUSPENDED INT_MIN /* int's own range: int is 16 bits on AVR */
+/** Returned by a coroutine suspended at a plain yield: the loop requeues the
+ * task at once (internal).  Results from INT_MIN to AIO__YIELDED are
+ * reserved: they all mean "suspended". */
+#define AIO__YIELDED (INT_MIN + 2)
+#define AIO__IS_SUSPENDED(r) ((r) <= AIO__YIELDED)
 /** Returned by the begin half of a blocking operation when it parked the task. */
 #define AIO_PARKED (INT_MIN + 1)
 
@@ -473,8 +478,9 @@ struct aio_loop {
 #define AIO__LC_BEGIN(f) switch ((f)->pc) { case 0:
 #define AIO__LC_END(f) default: return aio__bad_resume(aio__t, (f), __FILE__, __LINE__); }
 /* Store the id, return SUSPENDED; resume right after. */
-#define AIO__LC_YIELD(f, id) \
-    do { (f)->pc = (id); AIO__DBG_SUSPEND_SITE(); return AIO__SUSPENDED; case (id):; } while (0)
+#define AIO__LC_YIELD(f, id) AIO__LC_SUSPEND(f, id, AIO__SUSPENDED)
+#define AIO__LC_SUSPEND(f, id, ret) \
+    do { (f)->pc = (id); AIO__DBG_SUSPEND_SITE(); return (ret); case (id):; } while (0)
 /* Store the id and fall into its label (resume point that re-runs the code after it). */
 #define AIO__LC_MARK(f, id) (f)->pc = (id); AIO__FALLTHROUGH; case (id):
 #else
@@ -486,9 +492,10 @@ struct aio_loop {
     _Pragma("GCC diagnostic pop") aio__lc_base:
 #define AIO__LC_END(f) return aio__bad_resume(aio__t, (f), __FILE__, __LINE__);
 #define AIO__LC_OFF(l) (__extension__ ((uint32_t)(int32_t)((char *)&&l - (char *)&&aio__lc_base)))
-#define AIO__LC_YIELD2(f, l) \
-    do { (f)->pc = AIO__LC_OFF(l); AIO__DBG_SUSPEND_SITE(); return AIO__SUSPENDED; l:; } while (0)
-#define AIO__LC_YIELD(f, id) AIO__LC_YIELD2(f, AIO__CAT(aio__lc_, id))
+#define AIO__LC_SUSPEND2(f, l, ret) \
+    do { (f)->pc = AIO__LC_OFF(l); AIO__DBG_SUSPEND_SITE(); return (ret); l:; } while (0)
+#define AIO__LC_SUSPEND(f, id, ret) AIO__LC_SUSPEND2(f, AIO__CAT(aio__lc_, id), ret)
+#define AIO__LC_YIELD(f, id) AIO__LC_SUSPEND(f, id, AIO__SUSPENDED)
 #define AIO__LC_MARK2(f, l) (f)->pc = AIO__LC_OFF(l); l:
 #define AIO__LC_MARK(f, id) AIO__LC_MARK2(f, AIO__CAT(aio__lc_, id))
 #endif
@@ -570,7 +577,7 @@ struct aio_loop {
         aio__call_setup(aio__f, (aio_frame *)(void *)(child), (fn)); \
         AIO__LC_MARK(aio__f, id) \
         aio__r = aio__call_step(aio__t, aio__f, (aio_frame *)(void *)(child)); \
-        if (aio__r == AIO__SUSPENDED) return AIO__SUSPENDED; \
+        if (AIO__IS_SUSPENDED(aio__r)) return aio__r; \
         (rc) = aio__r; \
     } while (0)
 
@@ -599,7 +606,7 @@ struct aio_loop {
  * cancel_shielded_checkpoint): the task goes to the back of the run queue.
  */
 #define AIO_YIELD() AIO__YIELD(AIO__SUSPEND_ID)
-#define AIO__YIELD(id) do { aio__yield_now(aio__t); AIO__LC_YIELD(aio__f, id); } while (0)
+#define AIO__YIELD(id) do { aio__yield_now(aio__t); AIO__LC_SUSPEND(aio__f, id, AIO__YIELDED); } while (0)
 
 /**
  * Checkpoint: a cancel point and a schedule point (trio's checkpoint, Python's
@@ -1263,7 +1270,7 @@ static inline int aio__call_step(aio_task *t, aio_frame *parent, aio_frame *chil
         return child->rc;
     t->top = child;
     r = child->fn(t, child);
-    if (r == AIO__SUSPENDED)
+    if (AIO__IS_SUSPENDED(r))
         return r;
     child->fn = NULL;
     child->rc = r;
@@ -1273,9 +1280,8 @@ static inline int aio__call_step(aio_task *t, aio_frame *parent, aio_frame *chil
 
 /**
  * The schedule point of AIO_YIELD (internal).  The task just returns
- * AIO__SUSPENDED while still in the RUNNING state; the loop, which holds the
- * run queue at hand, puts such a task at the back of the queue.  This keeps
- * the hottest path free of any loop lookup.
+ * AIO__YIELDED; the loop, which holds the run queue at hand, puts it at the
+ * back of the queue.  This keeps the hottest path free of any loop lookup.
  */
 static inline void aio__yield_now(aio_task *t)
 {
@@ -1498,14 +1504,14 @@ AIO_IMPL aio_time aio_loop_update_time(aio_loop *L)
 {
     if (!L->cfg.virtual_clock)
         L->now = L->cfg.clock(L->cfg.clock_ctx);
-    L->clock_stale = 0;
+    L->clock_turn = L->turns;
     return L->now;
 }
 
 /* The cached time, re-read first if this turn has not read the clock yet. */
 static aio_time aio__now(aio_loop *L)
 {
-    if (L->clock_stale)
+    if (L->clock_turn != L->turns)
         aio_loop_update_time(L);
     return L->now;
 }
@@ -1641,28 +1647,42 @@ static void aio__perturb(aio_loop *L, uint32_t n)
 static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc);
 
 /* Steps one task: resumes its innermost frame, then each parent whose child
- * finished, until a frame suspends or the root frame finishes. */
+ * finished, until a frame suspends or the root frame finishes.  A release
+ * build does not mark the task RUNNING: nothing but the debug checks reads
+ * that state, and a yield then requeues it with two stores. */
 static void aio__step_task(aio_loop *L, aio_task *t)
 {
-    aio_frame *f = t->top;
     L->current = t;
+#ifdef AIO_DEBUG
     t->state = AIO_TASK_RUNNING;
+#endif
     for (;;) {
+        aio_frame *f = t->top;
         int rc = f->fn(t, f);
-        if (rc == AIO__SUSPENDED) {
-            /* Suspended without parking or rescheduling itself: a plain
-             * yield (AIO_YIELD).  Back of the run queue. */
-            if (t->state == AIO_TASK_RUNNING)
-                aio__enqueue(L, t);
+        if (AIO__LIKELY(rc == AIO__YIELDED)) { /* AIO_YIELD: back of the run queue */
+#ifdef AIO_DEBUG
+            t->state = AIO_TASK_READY;
+#endif
+            *L->run_tailp = t;
+            L->run_tailp = &t->u.q.next;
+            L->nready++;
             break;
         }
+        if (AIO__IS_SUSPENDED(rc)) {
+            /* Parked, or rescheduled by the operation it suspended in. */
+            AIO__ASSERT(L, t->state != AIO_TASK_RUNNING,
+                        "a coroutine suspended without parking or rescheduling its task "
+                        "(a begin function returned AIO_PARKED without parking)");
+            break;
+        }
+        f = t->top; /* the frame that finished: a nested await has restored it */
         f->fn = NULL;
         f->rc = rc;
         if (!f->parent) {
             aio__task_finish(L, t, rc);
             break;
         }
-        t->top = f = f->parent;
+        t->top = f->parent;
     }
 }
 
@@ -1681,13 +1701,9 @@ AIO_IMPL uint32_t aio_loop_step(aio_loop *L)
         aio__run_posts(L);
     /* Read the clock only if a timer could be due; otherwise whoever needs
      * the time this turn reads it (a clock read can cost more than a switch). */
-    if (L->heap) {
-        aio_loop_update_time(L);
-        aio__fire_timers(L);
-    } else {
-        L->clock_stale = 1;
-    }
     L->turns++;
+    if (L->heap)
+        aio__fire_timers(L); /* reads the clock first */
     n = L->nready;
     if (!n)
         return 0;
@@ -2122,6 +2138,7 @@ AIO_IMPL int aio_task_cancel(aio_task *t)
 
 static AIO__NOINLINE void aio__fire_timers(aio_loop *L)
 {
+    aio_loop_update_time(L);
     while (L->heap && L->heap->deadline <= L->now) {
         aio_timer *tm = L->heap;
         aio__tm_remove(L, tm);
@@ -3658,7 +3675,7 @@ static void aio__dump_task(const aio_loop *L, const aio_task *t, int depth, void
     }
 #endif
     out(ctx, " ");
-    aio__put(out, ctx, aio__state_names[t->state < 6 ? t->state : 0]);
+    aio__put(out, ctx, t == L->current ? "running" : aio__state_names[t->state < 6 ? t->state : 0]);
     if (t->state == AIO_TASK_PARKED) {
         out(ctx, " on ");
         aio__put(out, ctx, aio__wait_names[t->wait_kind < 7 ? t->wait_kind : 0]);

@@ -4,8 +4,12 @@
  * under callgrind and divides the difference by the difference in n (so
  * process start-up and setup cancel out).
  *
- *   check_icount OP N      OP: switch | spawn_join | timer | event | lock |
- *                              chan_unbuf | chan_buf
+ *   check_icount OP N      OP: floor | switch | spawn_join | spawn_batch |
+ *                              timer | event | lock | chan_unbuf | chan_buf
+ *
+ * floor is the bare resume the switch row is measured against: two
+ * switch/case coroutines taking turns through an intrusive FIFO run queue,
+ * resumed through a function pointer, with no library code at all.
  *
  * chan_unbuf and chan_buf move n messages from one task to another through
  * an unbuffered (rendezvous) channel and a channel of capacity 64, in the
@@ -70,6 +74,53 @@ static int spawner(aio_task *t, void *frame)
     }
     AIO_GROUP_WAIT(rc, &f->g, 0);
     AIO_END(rc);
+}
+
+/* The floor: the least a scheduled switch can do. */
+struct floor_co {
+    struct floor_co *next;
+    int (*fn)(struct floor_co *);
+    int pc;
+    long i, n;
+};
+
+static int floor_step(struct floor_co *c)
+{
+    switch (c->pc) {
+    case 0:
+        for (c->i = 0; c->i < c->n; c->i++) {
+            c->pc = 1;
+            return 1;
+    case 1:;
+        }
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static void run_floor(long n)
+{
+    static struct floor_co co[2];
+    struct floor_co *head = &co[0], **tailp = &co[1].next;
+    int k;
+    for (k = 0; k < 2; k++) {
+        co[k].fn = floor_step;
+        co[k].n = n / 2;
+    }
+    co[0].next = &co[1];
+    while (head) {
+        struct floor_co *c = head;
+        head = c->next;
+        if (!head)
+            tailp = &head;
+        if (c->fn(c)) {
+            c->next = NULL;
+            *tailp = c;
+            tailp = &c->next;
+        }
+    }
 }
 
 static void nop_cb(aio_loop *L, void *arg)
@@ -184,7 +235,10 @@ int main(int argc, char **argv)
     cfg.virtual_clock = 1;
     aio_loop_init(&L, &cfg);
 
-    if (strcmp(op, "switch") == 0) { /* n task steps, two tasks yielding */
+    if (strcmp(op, "floor") == 0) {
+        run_floor(n);
+        return 0;
+    } else if (strcmp(op, "switch") == 0) { /* n task steps, two tasks yielding */
         for (k = 0; k < 2; k++) {
             y[k].n = n / 2;
             aio_spawn(&L.root, &tasks[k], yielder, &y[k]);

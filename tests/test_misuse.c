@@ -296,6 +296,28 @@ static int reschedule_twice(void)
     return 0;
 }
 
+/* A begin function that says it parked the task but did neither park nor
+ * reschedule it. */
+static int bogus_begin(aio_task *t)
+{
+    (void)t;
+    return AIO_PARKED;
+}
+static int park_without_parking_main(aio_task *t, void *p)
+{
+    int rc;
+    AIO_BEGIN(t, p);
+    AIO_OP(rc, bogus_begin(aio__t));
+    AIO_END(rc);
+}
+static int park_without_parking(void)
+{
+    struct napper f;
+    memset(&f, 0, sizeof f);
+    misuse_run(park_without_parking_main, &f);
+    return 0;
+}
+
 /* ---- resume points ----------------------------------------------------- */
 
 struct sw { aio_frame hdr; int sel; };
@@ -628,6 +650,9 @@ static const struct site sites[] = {
       "timer heap holds a node of unknown kind (corrupted or reused timer)", NOFALLBACK, 0 },
     { "reschedule_twice", reschedule_twice, "aio.h",
       "aio_reschedule: task is not parked or running (double wake?)", NOFALLBACK, 0 },
+    { "park_without_parking", park_without_parking, "aio.h",
+      "a coroutine suspended without parking or rescheduling its task "
+      "(a begin function returned AIO_PARKED without parking)", NOFALLBACK, 0 },
     { "await_in_switch", await_in_switch, "aio.h",
       "coroutine resumed at an unknown resume point: an await inside a user switch statement, "
       "or a frame that was not zero-initialised", AIO_EMISUSE, 0 },
