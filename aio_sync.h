@@ -158,6 +158,14 @@ AIO_API void aio_cond_init(aio_cond *c, aio_lock *lock);
  * cond.notify(n): moves up to `n` waiters, longest first, to the lock's
  * queue; they resume once they own the lock.  The task must own the lock.
  * Not a checkpoint.  Returns how many were moved, or AIO_EPERM.
+ *
+ * A notified wait has completed: a cancellation that reaches the waiter
+ * after the notify (even in the same turn, before it runs) does not undo it.
+ * The waiter stays queued for the lock, shielded, and its AIO_COND_WAIT
+ * returns 0; it sees the cancellation at its next checkpoint.  So a
+ * notification is never lost to a cancelled waiter: either the waiter was
+ * cancelled first (it leaves the condition's queue and the notify goes to
+ * the next one) or it was notified first (it reports the notification).
  */
 AIO_API int aio_cond_notify(aio_task *t, aio_cond *c, uint32_t n);
 /** cond.notify_all(): as aio_cond_notify for every waiter. */
@@ -544,9 +552,17 @@ AIO_IMPL int aio__cond_relock_begin(aio_task *t, aio_cond *c)
 
 AIO_IMPL int aio_cond_notify(aio_task *t, aio_cond *c, uint32_t n)
 {
+    uint32_t k, i;
+    aio_task *w;
     if (!t || c->lock->hold.owner != t)
         return AIO_EPERM;
-    return (int)aio_lot_repark(&c->waiters, &c->lock->waiters, n > (uint32_t)INT32_MAX ? (uint32_t)INT32_MAX : n);
+    k = aio_lot_repark(&c->waiters, &c->lock->waiters, n > (uint32_t)INT32_MAX ? (uint32_t)INT32_MAX : n);
+    /* The moved waiters are the last k of the lock's queue: their wait is
+     * complete, so a cancellation may no longer take them out of it (the
+     * core's abort is marked as already tried for this park). */
+    for (w = c->lock->waiters.tail, i = 0; i < k; i++, w = w->u.q.prev)
+        w->flags |= AIO__TF_ABORTED;
+    return (int)k;
 }
 
 AIO_IMPL int aio_cond_notify_all(aio_task *t, aio_cond *c)

@@ -322,6 +322,66 @@ TEST(condition_waiter_cancelled_before_notify_does_not_swallow_it)
     CHECK_EQ(M.sh.order[0], 1);
 }
 
+/* A notify and a cancellation of the notified waiter in the same turn,
+ * before the waiter runs, in both orders (M.step: 0 = notify first, 1 =
+ * cancel first).  Either way exactly one waiter reports the notification
+ * and none is left waiting for a notification that was spent: notify
+ * first, the notified waiter's wait has completed and it returns 0 (its
+ * cancellation waits for its next checkpoint); cancel first, it returns
+ * AIO_ECANCELED and the notify goes to the other waiter. */
+static int cond_notify_cancel_main(aio_task *t, void *p)
+{
+    int rc;
+    (void)p;
+    AIO_BEGIN(t, &M);
+    M.a[0].action = A_COND_WAIT;
+    M.a[1].action = A_COND_WAIT;
+    spawn_actors(t);
+    AIO_SLEEP(rc, AIO_MS(1));
+    M.r[6] = (int)aio_lot_len(&M.sh.cond.waiters);
+    AIO_LOCK_ACQUIRE(rc, &M.sh.lock);
+    if (M.step == 0) {
+        M.r[0] = aio_cond_notify(t, &M.sh.cond, 1);
+        M.r[1] = aio_task_cancel(&M.at[0]);
+    } else {
+        M.r[1] = aio_task_cancel(&M.at[0]);
+        M.r[0] = aio_cond_notify(t, &M.sh.cond, 1);
+    }
+    aio_lock_release(t, &M.sh.lock);
+    AIO_SLEEP(rc, AIO_MS(1));
+    M.r[2] = M.sh.norder;                         /* waiters that reported a notification */
+    M.r[3] = (int)aio_lot_len(&M.sh.cond.waiters); /* still waiting for one */
+    AIO_LOCK_ACQUIRE(rc, &M.sh.lock);
+    M.r[4] = aio_cond_notify_all(t, &M.sh.cond);
+    aio_lock_release(t, &M.sh.lock);
+    AIO_GROUP_WAIT(rc, &M.g, 0);
+    AIO_END(rc);
+}
+
+TEST(condition_notify_and_cancel_in_one_turn_lose_no_notification)
+{
+    int order;
+    for (order = 0; order < 2; order++) {
+        tmain_setup(2);
+        M.step = order;
+        CHECK_EQ(aio_run(&L, &mt, cond_notify_cancel_main, &M), 0);
+        CHECK_EQ(M.r[6], 2);
+        CHECK_EQ(M.r[0], 1);
+        CHECK_EQ(M.r[1], 0);
+        CHECK_EQ(M.r[2], 1);       /* the notify reached exactly one waiter */
+        CHECK_EQ(M.sh.order[0], order == 0 ? 0 : 1);
+        CHECK_EQ(M.a[0].rc, order == 0 ? 0 : AIO_ECANCELED);
+        CHECK_EQ(M.a[0].rc2, 1);   /* and it owned the lock when its wait returned */
+        CHECK_EQ(M.a[0].at, AIO_MS(1));
+        CHECK_EQ(M.r[3], order == 0 ? 1 : 0);
+        CHECK_EQ(M.r[4], order == 0 ? 1 : 0);
+        CHECK_EQ(M.a[1].rc, 0);
+        CHECK_EQ(M.a[1].at, order == 0 ? AIO_MS(2) : AIO_MS(1));
+        CHECK_EQ(M.a[1].rc2, 1);
+        aio_loop_close(&L);
+    }
+}
+
 /* A cancelled waiter re-acquires the lock behind the current owner before
  * it returns: the cancellation does not let it run without the lock. */
 static int cond_relock_main(aio_task *t, void *p)
@@ -661,6 +721,7 @@ int main(void)
     RUN(lock_release_hands_ownership_to_the_longest_waiter);
     RUN(condition_notify_wakes_waiters_in_order_each_owning_the_lock);
     RUN(condition_waiter_cancelled_before_notify_does_not_swallow_it);
+    RUN(condition_notify_and_cancel_in_one_turn_lose_no_notification);
     RUN(condition_wait_cancelled_returns_only_after_reacquiring_the_lock);
     RUN(condition_wait_without_the_lock_is_eperm);
     RUN(bounded_semaphore_release_past_initial_value_is_eoverflow);
