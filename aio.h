@@ -2034,8 +2034,12 @@ AIO_IMPL int aio_cleanup_enter(aio_task *t, aio_scope *s, aio_time grace)
 static int aio__scope_pop(aio_loop *L, aio_task *t, aio_scope *s, int rc)
 {
     int caught = 0;
-    if (rc == AIO_ECANCELED && aio__chain_cancelled(s, t)) {
-        /* Catch unless an outer cancellation is visible from here. */
+    /* s catches a cancellation that is its own and that no outer one
+     * overrides.  A scope that was not cancelled itself never catches (the
+     * cancellation comes from further out, where it will be caught), so
+     * only the scope that was cancelled looks outwards: unwinding N nested
+     * scopes under a cancelled outermost one costs O(N), not O(N^2). */
+    if (rc == AIO_ECANCELED && (s->flags & AIO_SCOPE_CANCEL_CALLED)) {
         if ((s->flags & AIO_SCOPE_SHIELD) || !aio__chain_cancelled(s->parent, t))
             caught = 1;
     }

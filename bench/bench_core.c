@@ -385,6 +385,57 @@ static uint64_t run_scope(void *ctx, long n)
     return t0;
 }
 
+/* ---- cancelling the outermost of n nested scopes, and unwinding ------- */
+
+struct nester {
+    aio_frame hdr;
+    aio_scope *s;
+    long i, n;
+};
+
+static int nester(aio_task *t, void *frame)
+{
+    struct nester *f = (struct nester *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    for (f->i = 0; f->i < f->n; f->i++)
+        aio_move_on_after(t, &f->s[f->i], AIO_SEC(1000));
+    aio_scope_cancel(&f->s[0], "unwind");
+    AIO_SLEEP_FOREVER(rc);
+    for (f->i = f->n - 1; f->i >= 0; f->i--)
+        rc = aio_scope_exit(t, &f->s[f->i], rc);
+    AIO_END(rc);
+}
+
+/* n = the nesting depth; the whole run (enter n, cancel, unwind n). */
+static uint64_t run_unwind(void *ctx, long n)
+{
+    struct nester f;
+    aio_task task;
+    aio_loop L;
+    aio_config cfg;
+    uint64_t t0;
+    (void)ctx;
+    memset(&f, 0, sizeof f);
+    memset(&task, 0, sizeof task);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.virtual_clock = 1;
+    aio_loop_init(&L, &cfg);
+    f.n = n;
+    f.s = (aio_scope *)calloc((size_t)n, sizeof *f.s);
+    if (!f.s)
+        abort();
+    aio_spawn(&L.root, &task, nester, &f);
+    t0 = bu_now();
+    while (L.nready)
+        aio_loop_step(&L);
+    t0 = bu_now() - t0;
+    if (aio_task_rc(&task) != 0)
+        abort();
+    free(f.s);
+    return t0;
+}
+
 /* ---- the clock read every loop turn pays ---------------------------- */
 
 static uint64_t run_clock(void *ctx, long n)
@@ -482,6 +533,13 @@ int main(int argc, char **argv)
             bu_row(name, s, 0);
         }
         free(c.bg);
+    }
+    {
+        bu_stat a = bu_measure(run_unwind, NULL, 5000), b = bu_measure(run_unwind, NULL, 50000);
+        bu_row("cancel the outermost of 5,000 nested scopes and unwind (per scope)", a, 0);
+        bu_row("cancel the outermost of 50,000 nested scopes and unwind (per scope)", b, 0);
+        printf("\nnested-scope unwind: 50,000 costs %.1fx what 5,000 costs (linear: 10x; target <= 12x)\n",
+               b.med * 50000.0 / (a.med * 5000.0));
     }
     print_sizes();
     return 0;

@@ -5,7 +5,8 @@
  * process start-up and setup cancel out).
  *
  *   check_icount OP N      OP: floor | switch | spawn_join | spawn_batch |
- *                              timer | event | lock | chan_unbuf | chan_buf
+ *                              timer | event | lock | chan_unbuf | chan_buf |
+ *                              scope_unwind
  *
  * floor is the bare resume the switch row is measured against: two
  * switch/case coroutines taking turns through an intrusive FIFO run queue,
@@ -121,6 +122,30 @@ static void run_floor(long n)
             tailp = &c->next;
         }
     }
+}
+
+/* One task enters n nested scopes, cancels the outermost, parks until the
+ * cancellation reaches it, and exits all n innermost first: the cost per
+ * scope is flat only if neither the cancellation nor an exit walks the
+ * chain of enclosing scopes. */
+struct nester {
+    aio_frame hdr;
+    aio_scope *s;
+    long i, n;
+};
+
+static int nester(aio_task *t, void *frame)
+{
+    struct nester *f = (struct nester *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    for (f->i = 0; f->i < f->n; f->i++)
+        aio_move_on_after(t, &f->s[f->i], AIO_SEC(1000));
+    aio_scope_cancel(&f->s[0], "unwind");
+    AIO_SLEEP_FOREVER(rc);
+    for (f->i = f->n - 1; f->i >= 0; f->i--)
+        rc = aio_scope_exit(t, &f->s[f->i], rc);
+    AIO_END(rc);
 }
 
 static void nop_cb(aio_loop *L, void *arg)
@@ -246,6 +271,16 @@ int main(int argc, char **argv)
     } else if (strcmp(op, "spawn_join") == 0) {
         sp.n = n;
         aio_spawn(&L.root, &tasks[0], spawner, &sp);
+    } else if (strcmp(op, "scope_unwind") == 0) {
+        static struct nester ns;
+        ns.n = n;
+        ns.s = (aio_scope *)calloc((size_t)n, sizeof(aio_scope));
+        if (!ns.s)
+            return 1;
+        aio_spawn(&L.root, &tasks[0], nester, &ns);
+        while (L.nready)
+            aio_loop_step(&L);
+        return tasks[0].top->rc == 0 ? 0 : 1;
     } else if (strcmp(op, "timer") == 0) { /* arm+cancel with 100,000 other timers armed */
         aio_call c;
         memset(&c, 0, sizeof c);
