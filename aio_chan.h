@@ -23,10 +23,15 @@
  * AIO_ECANCELED took nothing.
  *
  * Checkpoints (trio's rule): every blocking macro is a cancel point, and a
- * schedule point when it succeeds at once (the task goes to the back of the
- * run queue, uncancellably, so an operation that happened is never reported
- * as cancelled).  An operation that fails at once (closed, broken, end)
- * returns without yielding.  The aio_*_try_* functions never suspend and are
+ * schedule point when it succeeds at once against the buffer (the task goes
+ * to the back of the run queue, uncancellably, so an operation that happened
+ * is never reported as cancelled).  A send that hands its item straight to a
+ * parked receiver, and a receive that completes a parked sender, do not
+ * yield: they woke the other task, which runs next turn, so the pair makes
+ * progress with one task switch per message instead of two, and a task that
+ * loops on such a channel still parks on the operation after (a rendezvous
+ * peer is then runnable, not parked).  An operation that fails at once
+ * (closed, broken, end) returns without yielding.  The aio_*_try_* functions never suspend and are
  * not checkpoints.  A channel or queue put in fast mode (aio_chan_set_fast,
  * aio_queue_set_fast) skips the schedule point, as asyncio does.
  *
@@ -178,7 +183,8 @@ AIO_API int aio_chan_try_recv(aio_chan_rx *rx, void *dst);
  * trio's `await send_channel.send(value)`: sends the item at `src` (which
  * must stay valid until the operation completes), suspending while the
  * buffer is full (rendezvous: until a receiver takes it).  A cancel point;
- * a schedule point when it completes at once.  rc = 0; AIO_ECANCELED (the
+ * a schedule point when it completes at once into the buffer (not when it
+ * hands the item to a parked receiver).  rc = 0; AIO_ECANCELED (the
  * item was not sent); AIO_ECLOSED (`tx` closed, before or during the wait);
  * AIO_EBROKEN (every receive end closed, before or during the wait);
  * AIO_EBUSY (another task is blocked through the same end).
@@ -188,7 +194,8 @@ AIO_API int aio_chan_try_recv(aio_chan_rx *rx, void *dst);
 /**
  * trio's `await receive_channel.receive()`: receives an item into `dst`,
  * suspending while none is available.  A cancel point; a schedule point when
- * it completes at once.  rc = 0; AIO_ECANCELED (no item was taken and `dst`
+ * it completes at once from the buffer alone (not when it also completes a
+ * parked sender).  rc = 0; AIO_ECANCELED (no item was taken and `dst`
  * is untouched); AIO_EEND (drained and every send end closed: trio's
  * EndOfChannel, anyio's EndOfStream); AIO_ECLOSED (`rx` closed);
  * AIO_EBUSY (another task is blocked through the same end).
@@ -805,16 +812,17 @@ static int aio__chan_park(aio_task *t, aio_chan_end *e, void *buf)
 
 AIO_IMPL int aio__chan_send_begin(aio_task *t, aio_chan_tx *tx, const void *src)
 {
-    int rc = aio_check_cancel(t);
+    int handoff, rc = aio_check_cancel(t);
     if (rc)
         return rc;
     AIO__ASSERT(aio_task_loop(t), tx && tx->e.ch && src, "AIO_CHAN_SEND: NULL or uninitialised send end");
     if (!tx || !tx->e.ch || !src)
         return AIO_EINVAL;
+    handoff = tx->e.ch->recvq.head != NULL;
     rc = aio_chan_try_send(tx, src);
     if (rc == 0) {
-        if (tx->e.ch->fast)
-            return 0;
+        if (tx->e.ch->fast || handoff)
+            return 0; /* handed to a parked receiver, which runs next: no schedule point */
         aio_reschedule(t, 0); /* schedule point; the send happened, so not a cancel point */
         return AIO_PARKED;
     }
@@ -829,16 +837,17 @@ AIO_IMPL int aio__chan_send_begin(aio_task *t, aio_chan_tx *tx, const void *src)
 
 AIO_IMPL int aio__chan_recv_begin(aio_task *t, aio_chan_rx *rx, void *dst)
 {
-    int rc = aio_check_cancel(t);
+    int handoff, rc = aio_check_cancel(t);
     if (rc)
         return rc;
     AIO__ASSERT(aio_task_loop(t), rx && rx->e.ch && dst, "AIO_CHAN_RECV: NULL or uninitialised receive end");
     if (!rx || !rx->e.ch || !dst)
         return AIO_EINVAL;
+    handoff = rx->e.ch->sendq.head != NULL;
     rc = aio_chan_try_recv(rx, dst);
     if (rc == 0) {
-        if (rx->e.ch->fast)
-            return 0;
+        if (rx->e.ch->fast || handoff)
+            return 0; /* completed a parked sender, which runs next: no schedule point */
         aio_reschedule(t, 0);
         return AIO_PARKED;
     }

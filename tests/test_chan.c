@@ -297,6 +297,99 @@ TEST(send_and_receive_that_complete_at_once_still_yield_to_other_tasks)
     CHECK_EQ(m.v, 5);
 }
 
+/* A send that hands its item to a parked receiver, and a receive that
+ * completes a parked sender, have completed another task's operation: the
+ * peer runs next, so the caller goes on without a schedule point (it was
+ * still a cancel point).  An operation that completes against the buffer
+ * alone keeps the schedule point (the test above). */
+struct handoff_main {
+    aio_frame hdr;
+    aio_group g;
+    aio_task st, peer;
+    struct spin s;
+    struct { aio_frame hdr; int v, rc; } p;
+    int counter, before_send, after_send, before_recv, after_recv, v, rc_send, rc_recv;
+    uint32_t sp_send, sp_recv;
+};
+/* Suspensions of t so far (counted in debug builds only). */
+static uint32_t handoff_points(const aio_task *t)
+{
+#ifdef AIO_DEBUG
+    return t->schedule_points;
+#else
+    (void)t;
+    return 0;
+#endif
+}
+static int handoff_receiver(aio_task *t, void *frame)
+{
+    struct handoff_main *m = (struct handoff_main *)(void *)((char *)frame - offsetof(struct handoff_main, p));
+    AIO_BEGIN(t, frame);
+    AIO_CHAN_RECV(m->p.rc, &rx, &m->p.v);
+    AIO_END(0);
+}
+static int handoff_sender(aio_task *t, void *frame)
+{
+    struct handoff_main *m = (struct handoff_main *)(void *)((char *)frame - offsetof(struct handoff_main, p));
+    AIO_BEGIN(t, frame);
+    m->p.v = 11;
+    AIO_CHAN_SEND(m->p.rc, &tx, &m->p.v);
+    AIO_END(0);
+}
+static int handoff_main(aio_task *t, void *p)
+{
+    struct handoff_main *f = (struct handoff_main *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    f->s.n = 100;
+    f->s.counter = &f->counter;
+    aio_spawn(&f->g, &f->st, spinner, &f->s);
+    aio_spawn(&f->g, &f->peer, handoff_receiver, &f->p);
+    AIO_YIELD(); /* the receiver parks */
+    AIO_YIELD();
+    f->v = 9;
+    f->before_send = f->counter;
+    f->sp_send = handoff_points(t);
+    AIO_CHAN_SEND(f->rc_send, &tx, &f->v);
+    f->sp_send = handoff_points(t) - f->sp_send;
+    f->after_send = f->counter;
+    AIO_JOIN(rc, &f->peer);
+    aio_spawn(&f->g, &f->peer, handoff_sender, &f->p);
+    AIO_YIELD(); /* the sender parks */
+    AIO_YIELD();
+    f->before_recv = f->counter;
+    f->sp_recv = handoff_points(t);
+    AIO_CHAN_RECV(f->rc_recv, &rx, &f->v);
+    f->sp_recv = handoff_points(t) - f->sp_recv;
+    f->after_recv = f->counter;
+    AIO_JOIN(rc, &f->peer);
+    aio_group_cancel(&f->g, NULL);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    AIO_END(0);
+}
+
+TEST(a_hand_off_to_a_parked_peer_completes_without_a_schedule_point)
+{
+    static struct handoff_main m;
+    aio_loop L;
+    aio_task mt;
+    memset(&m, 0, sizeof m);
+    memset(&mt, 0, sizeof mt);
+    open_chan(0);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, handoff_main, &m), 0);
+    CHECK_EQ(m.rc_send, 0);
+    CHECK_EQ(m.sp_send, 0);                  /* did not suspend */
+    CHECK_EQ(m.after_send, m.before_send);   /* no other task ran in between */
+    CHECK_EQ(m.rc_recv, 0);
+    CHECK_EQ(m.v, 11);                       /* the parked sender's item */
+    CHECK_EQ(m.sp_recv, 0);
+    CHECK_EQ(m.after_recv, m.before_recv);
+    CHECK(m.before_send > 0 && m.before_send < 100); /* the spinner was still running */
+    CHECK_EQ(m.p.rc, 0);
+}
+
 struct fast_main {
     aio_frame hdr;
     aio_group g;
@@ -559,6 +652,7 @@ int main(void)
     RUN(two_tasks_blocking_through_one_end_is_EBUSY_for_the_second);
     RUN_ONCE(send_and_receive_that_complete_at_once_still_yield_to_other_tasks); /* counts run order */
     RUN(fast_mode_completes_at_once_without_yielding_but_still_checks_cancellation);
+    RUN(a_hand_off_to_a_parked_peer_completes_without_a_schedule_point);
     RUN(for_loop_receives_every_item_and_ends_with_EEND_after_close);
     RUN(for_loop_break_leaves_with_rc_zero_and_continue_takes_the_next_item);
     RUN(generator_values_arrive_in_order_and_the_loop_ends_when_it_returns);
