@@ -2381,7 +2381,6 @@ static void aio__task_setup(aio_task *c, aio_group *g, aio_fn fn, void *frame, c
 {
     aio_frame *f = (aio_frame *)frame;
     aio__call_setup(NULL, f, fn);
-    f->parent = NULL;
     c->top = f;
     c->group = g;
     c->flags = 0;
@@ -2510,6 +2509,18 @@ static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
 {
     aio_group *g = t->group;
     L->ntasks--;
+    /* The common case, a child that exits cleanly with no scope of its own
+     * left, no lock held, no start handshake, no joiner and no race to
+     * settle, costs an unlink and the group's completion check. */
+    if (AIO__LIKELY(t->scope == &g->scope && !L->holds && !t->flags && (rc >= 0 || rc == AIO_ECANCELED) &&
+                    g->mode != AIO_GROUP_FIRST_DONE)) {
+        aio__live_unlink(g, t);
+        t->scope = NULL;
+        t->state = AIO_TASK_DONE;
+        if (rc == AIO_ECANCELED)
+            g->saw_cancel = 1;
+        goto joiners;
+    }
     AIO__ASSERT(L, !t->scope || t->scope->owner != t,
                 "task finished inside a scope or group it did not exit (a group left with live children?)");
     /* Release builds: exit forgotten scopes so no deadline timer outlives
@@ -2576,6 +2587,7 @@ static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
         g->winner = t;
         aio__scope_cancel(L, &g->scope, AIO_CANCEL_RACE, "first child finished");
     }
+joiners:
     /* Wake the tasks joining this one. */
     if (g->joiners.head) {
         aio_task *w = g->joiners.head;

@@ -148,6 +148,34 @@ static int nester(aio_task *t, void *frame)
     AIO_END(rc);
 }
 
+/* Batches of 1,000 children spawned into a group, each returning at once,
+ * then the group waited: the cost per child of spawn + finish + the
+ * group's bookkeeping. */
+#define BATCH 1000
+struct batcher {
+    aio_frame hdr;
+    aio_group g;
+    aio_task child[BATCH];
+    aio_frame cf[BATCH];
+    long i, k, n;
+};
+
+static int batcher(aio_task *t, void *frame)
+{
+    struct batcher *f = (struct batcher *)frame;
+    int rc = 0;
+    AIO_BEGIN(t, f);
+    for (f->k = 0; f->k < f->n; f->k += BATCH) {
+        aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+        for (f->i = 0; f->i < BATCH; f->i++)
+            aio_spawn(&f->g, &f->child[f->i], child_fn, &f->cf[f->i]);
+        AIO_GROUP_WAIT(rc, &f->g, 0);
+        if (rc)
+            break;
+    }
+    AIO_END(rc);
+}
+
 static void nop_cb(aio_loop *L, void *arg)
 {
     (void)L;
@@ -271,6 +299,10 @@ int main(int argc, char **argv)
     } else if (strcmp(op, "spawn_join") == 0) {
         sp.n = n;
         aio_spawn(&L.root, &tasks[0], spawner, &sp);
+    } else if (strcmp(op, "spawn_batch") == 0) { /* n children, in batches of 1,000 */
+        static struct batcher b;
+        b.n = n;
+        aio_spawn(&L.root, &tasks[0], batcher, &b);
     } else if (strcmp(op, "scope_unwind") == 0) {
         static struct nester ns;
         ns.n = n;
