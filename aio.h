@@ -591,7 +591,7 @@ struct aio_loop {
  */
 #define AIO_WAIT_PARKED(rc) AIO__WAIT_PARKED(AIO__SUSPEND_ID, rc)
 #define AIO__WAIT_PARKED(id, rc) \
-    do { AIO__LC_YIELD(aio__f, id); (rc) = aio__resumed(aio__t); } while (0)
+    do { AIO__LC_YIELD(aio__f, id); (rc) = aio__resumed_inline(aio__t); } while (0)
 
 /**
  * Runs `begin_expr` (which must check cancellation, try the operation, and
@@ -1247,6 +1247,15 @@ AIO_API int aio__group_wait_begin(aio_task *t, aio_group *g, int body_rc);
 AIO_API int aio__group_wait_next(aio_task *t, aio_group *g);
 AIO_API int aio__start_begin(aio_task *t, aio_group *g, aio_task *child, aio_fn fn, void *frame, void **value_out);
 AIO_API void aio__panic(const aio_loop *loop, const char *msg, const char *file, int line);
+
+/** The wake-up code of a resumed wait: inline unless a checkpoint must
+ * look at cancellation again (internal). */
+static inline int aio__resumed_inline(aio_task *t)
+{
+    if (AIO__UNLIKELY(t->flags & AIO__TF_RECHECK))
+        return aio__resumed(t);
+    return t->top->rc;
+}
 
 /** Sets up `child` to be awaited from `parent` (internal). */
 static inline void aio__call_setup(aio_frame *parent, aio_frame *child, aio_fn fn)
