@@ -62,11 +62,13 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define AIO__UNUSED __attribute__((unused))
 #define AIO__NOINLINE __attribute__((noinline))
+#define AIO__INLINE inline __attribute__((always_inline))
 #define AIO__LIKELY(x) __builtin_expect(!!(x), 1)
 #define AIO__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define AIO__UNUSED
 #define AIO__NOINLINE
+#define AIO__INLINE
 #define AIO__LIKELY(x) (x)
 #define AIO__UNLIKELY(x) (x)
 #endif

@@ -582,7 +582,7 @@ static unsigned char *aio__ring_slot(unsigned char *buf, size_t isz, uint32_t ca
 
 /* ---- queues of blocked ends --------------------------------------------- */
 
-static void aio__chan_q_push(struct aio__chan_q *q, aio_chan_end *e)
+static AIO__INLINE void aio__chan_q_push(struct aio__chan_q *q, aio_chan_end *e)
 {
     e->next = NULL;
     e->prev = q->tail;
@@ -595,12 +595,12 @@ static void aio__chan_q_push(struct aio__chan_q *q, aio_chan_end *e)
     e->flags |= AIO__END_WAITING;
 }
 
-static struct aio__chan_q *aio__chan_q_of(aio_chan_end *e)
+static AIO__INLINE struct aio__chan_q *aio__chan_q_of(aio_chan_end *e)
 {
     return e->dir == AIO__END_TX ? &e->ch->sendq : &e->ch->recvq;
 }
 
-static void aio__chan_unlink(aio_chan_end *e)
+static AIO__INLINE void aio__chan_unlink(aio_chan_end *e)
 {
     struct aio__chan_q *q = aio__chan_q_of(e);
     if (e->prev)
@@ -620,7 +620,7 @@ static void aio__select_fire(aio_select *s, uint32_t idx, int status);
 
 /* Completes the operation of end `e` (already unlinked, item already moved)
  * with `rc`: wakes its task, or fires its select. */
-static void aio__chan_complete(aio_chan_end *e, int rc)
+static AIO__INLINE void aio__chan_complete(aio_chan_end *e, int rc)
 {
     if (e->flags & AIO__END_SELECT) {
         e->flags &= (uint8_t)~AIO__END_SELECT;
