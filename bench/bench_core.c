@@ -299,7 +299,8 @@ static uint64_t mix(uint64_t x)
 struct timer_ctx {
     long m;       /* other timers armed */
     aio_call *bg; /* their nodes */
-    int worst;    /* arm before every other timer (new root) or after all */
+    int worst;    /* 0: after every other timer; 1: before all (new root); 2: churn, random deadlines */
+    aio_call win[1024]; /* worst == 2: timers re-armed in turn */
     aio_loop L;
 };
 
@@ -331,6 +332,25 @@ static uint64_t run_timer(void *ctx, long n)
     long i;
     memset(&call, 0, sizeof call);
     timer_setup(c);
+    if (c->worst == 2) {
+        /* Churn: a window of 1,024 timers at random deadlines among the
+         * others; each operation cancels the one armed 1,024 operations
+         * ago and arms it again at a new random deadline. */
+        for (i = 0; i < 1024; i++) {
+            c->win[i].tm.armed = 0;
+            aio_call_at(&c->L, &c->win[i], AIO_SEC(1) + (aio_time)(mix((uint64_t)i + 3) % 1000000000u), nop_cb, NULL);
+        }
+        t0 = bu_now();
+        for (i = 0; i < n; i++) {
+            aio_call *w = &c->win[i & 1023];
+            aio_call_cancel(&c->L, w);
+            aio_call_at(&c->L, w, AIO_SEC(1) + (aio_time)(mix((uint64_t)i + 7) % 1000000000u), nop_cb, NULL);
+        }
+        t0 = bu_now() - t0;
+        if (c->L.nheap != (uint32_t)c->m + 1024)
+            abort();
+        return t0;
+    }
     t0 = bu_now();
     for (i = 0; i < n; i++) {
         aio_call_at(&c->L, &call, when + (i & 7), nop_cb, NULL);
@@ -520,11 +540,12 @@ int main(int argc, char **argv)
         c.bg = (aio_call *)calloc((size_t)(c.m ? c.m : 1), sizeof *c.bg);
         if (!c.bg)
             abort();
-        for (w = 0; w < 2; w++) {
+        for (w = 0; w < 3; w++) {
             c.worst = w;
             s = bu_measure(run_timer, &c, 2000000);
             snprintf(name, sizeof name, "timer arm+cancel, %ld other timers armed, %s", c.m,
-                     w ? "earliest deadline (becomes the heap root)" : "latest deadline (leaf)");
+                     w == 2 ? "churn: a window of 1,024 re-armed at random deadlines"
+                            : w ? "earliest deadline (becomes the heap root)" : "latest deadline (leaf)");
             bu_row(name, s, 0);
         }
         if (h == 0 || h == 2) {
