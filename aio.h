@@ -409,6 +409,7 @@ struct aio_loop {
     aio_task *run_head;            /* FIFO run queue, chained through u.q.next */
     aio_task **run_tailp;          /* where the next runnable task is linked (&run_head when empty) */
     uint32_t nready;               /* tasks in the run queue */
+    uint32_t batch;                /* tasks in the batch of the current (or last) turn */
     uint32_t ncancel;              /* active cancelled scopes + cancelled live tasks */
     aio_task *current;             /* the task being stepped, or NULL */
     aio_timer *heap;               /* pairing-heap root */
@@ -1729,13 +1730,14 @@ AIO_IMPL uint32_t aio_loop_step(aio_loop *L)
     L->run_tailp = &L->run_head;
     L->nready = 0;
     L->steps += n;
+    L->batch = n; /* kept in the loop, not in a register across the steps */
     do {
         aio_task *next = t->u.q.next;
         aio__step_task(L, t);
         t = next;
     } while (t);
     L->current = NULL;
-    return n;
+    return L->batch;
 }
 
 AIO_IMPL aio_time aio_loop_next_deadline(const aio_loop *L)
