@@ -600,6 +600,21 @@ static AIO__INLINE struct aio__chan_q *aio__chan_q_of(aio_chan_end *e)
     return e->dir == AIO__END_TX ? &e->ch->sendq : &e->ch->recvq;
 }
 
+/* Takes the longest-waiting end off a non-empty queue `q`. */
+static AIO__INLINE aio_chan_end *aio__chan_q_pop(struct aio__chan_q *q)
+{
+    aio_chan_end *e = q->head;
+    q->head = e->next;
+    if (q->head)
+        q->head->prev = NULL;
+    else
+        q->tail = NULL;
+    e->next = NULL;
+    q->len--;
+    e->flags &= (uint8_t)~AIO__END_WAITING;
+    return e;
+}
+
 static AIO__INLINE void aio__chan_unlink(aio_chan_end *e)
 {
     struct aio__chan_q *q = aio__chan_q_of(e);
@@ -740,9 +755,9 @@ AIO_IMPL void aio_chan_rx_close(aio_chan_rx *rx)
     }
 }
 
-AIO_IMPL int aio_chan_try_send(aio_chan_tx *tx, const void *src)
+/* The body of aio_chan_try_send, inlined into the blocking send too. */
+static AIO__INLINE int aio__chan_send_now(aio_chan_end *e, const void *src)
 {
-    aio_chan_end *e = &tx->e;
     aio_chan *ch = e->ch;
     if (e->flags & AIO__END_CLOSED)
         return AIO_ECLOSED;
@@ -750,8 +765,7 @@ AIO_IMPL int aio_chan_try_send(aio_chan_tx *tx, const void *src)
         return AIO_EBROKEN;
     if (ch->recvq.head) {
         /* Hand-off: the item belongs to the longest-waiting receiver. */
-        aio_chan_end *r = ch->recvq.head;
-        aio__chan_unlink(r);
+        aio_chan_end *r = aio__chan_q_pop(&ch->recvq);
         aio__chan_copy(r->buf, src, ch->item_size);
         aio__chan_complete(r, 0);
         return 0;
@@ -764,9 +778,14 @@ AIO_IMPL int aio_chan_try_send(aio_chan_tx *tx, const void *src)
     return AIO_EAGAIN;
 }
 
-AIO_IMPL int aio_chan_try_recv(aio_chan_rx *rx, void *dst)
+AIO_IMPL int aio_chan_try_send(aio_chan_tx *tx, const void *src)
 {
-    aio_chan_end *e = &rx->e;
+    return aio__chan_send_now(&tx->e, src);
+}
+
+/* The body of aio_chan_try_recv, inlined into the blocking receive too. */
+static AIO__INLINE int aio__chan_recv_now(aio_chan_end *e, void *dst)
+{
     aio_chan *ch = e->ch;
     if (e->flags & AIO__END_CLOSED)
         return AIO_ECLOSED;
@@ -777,8 +796,7 @@ AIO_IMPL int aio_chan_try_recv(aio_chan_rx *rx, void *dst)
         ch->count--;
         if (ch->sendq.head) {
             /* The longest-waiting sender's item takes the freed slot. */
-            aio_chan_end *s = ch->sendq.head;
-            aio__chan_unlink(s);
+            aio_chan_end *s = aio__chan_q_pop(&ch->sendq);
             aio__chan_copy(aio__ring_slot(ch->buf, ch->item_size, ch->cap, ch->head, ch->count), s->buf,
                            ch->item_size);
             ch->count++;
@@ -788,8 +806,7 @@ AIO_IMPL int aio_chan_try_recv(aio_chan_rx *rx, void *dst)
     }
     if (ch->sendq.head) {
         /* Rendezvous: straight from the longest-waiting sender. */
-        aio_chan_end *s = ch->sendq.head;
-        aio__chan_unlink(s);
+        aio_chan_end *s = aio__chan_q_pop(&ch->sendq);
         aio__chan_copy(dst, s->buf, ch->item_size);
         aio__chan_complete(s, 0);
         return 0;
@@ -799,12 +816,17 @@ AIO_IMPL int aio_chan_try_recv(aio_chan_rx *rx, void *dst)
     return AIO_EAGAIN;
 }
 
-/* Parks `t` with end `e` in its channel's queue. */
-static int aio__chan_park(aio_task *t, aio_chan_end *e, void *buf)
+AIO_IMPL int aio_chan_try_recv(aio_chan_rx *rx, void *dst)
+{
+    return aio__chan_recv_now(&rx->e, dst);
+}
+
+/* Parks `t` with end `e` in `q`, its channel's queue for its direction. */
+static int aio__chan_park(aio_task *t, aio_chan_end *e, void *buf, struct aio__chan_q *q)
 {
     e->w.task = t;
     e->buf = buf;
-    aio__chan_q_push(aio__chan_q_of(e), e);
+    aio__chan_q_push(q, e);
     aio_task_wait_ptr(t) = e;
     aio_park_custom(t, &e->ch->abort_w);
     return AIO_PARKED;
@@ -819,7 +841,7 @@ AIO_IMPL int aio__chan_send_begin(aio_task *t, aio_chan_tx *tx, const void *src)
     if (!tx || !tx->e.ch || !src)
         return AIO_EINVAL;
     handoff = tx->e.ch->recvq.head != NULL;
-    rc = aio_chan_try_send(tx, src);
+    rc = aio__chan_send_now(&tx->e, src);
     if (rc == 0) {
         if (tx->e.ch->fast || handoff)
             return 0; /* handed to a parked receiver, which runs next: no schedule point */
@@ -832,7 +854,7 @@ AIO_IMPL int aio__chan_send_begin(aio_task *t, aio_chan_tx *tx, const void *src)
                 "AIO_CHAN_SEND: another task is blocked through this send end (give each task its own clone)");
     if (tx->e.flags & AIO__END_WAITING)
         return AIO_EBUSY;
-    return aio__chan_park(t, &tx->e, (void *)(uintptr_t)src);
+    return aio__chan_park(t, &tx->e, (void *)(uintptr_t)src, &tx->e.ch->sendq);
 }
 
 AIO_IMPL int aio__chan_recv_begin(aio_task *t, aio_chan_rx *rx, void *dst)
@@ -844,7 +866,7 @@ AIO_IMPL int aio__chan_recv_begin(aio_task *t, aio_chan_rx *rx, void *dst)
     if (!rx || !rx->e.ch || !dst)
         return AIO_EINVAL;
     handoff = rx->e.ch->sendq.head != NULL;
-    rc = aio_chan_try_recv(rx, dst);
+    rc = aio__chan_recv_now(&rx->e, dst);
     if (rc == 0) {
         if (rx->e.ch->fast || handoff)
             return 0; /* completed a parked sender, which runs next: no schedule point */
@@ -857,7 +879,7 @@ AIO_IMPL int aio__chan_recv_begin(aio_task *t, aio_chan_rx *rx, void *dst)
                 "AIO_CHAN_RECV: another task is blocked through this receive end (give each task its own clone)");
     if (rx->e.flags & AIO__END_WAITING)
         return AIO_EBUSY;
-    return aio__chan_park(t, &rx->e, dst);
+    return aio__chan_park(t, &rx->e, dst, &rx->e.ch->recvq);
 }
 
 /* ---- select ------------------------------------------------------------- */
