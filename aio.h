@@ -2266,8 +2266,18 @@ AIO_IMPL void aio_lot_remove(aio_lot *lot, aio_task *t)
 AIO_IMPL aio_task *aio_lot_pop(aio_lot *lot)
 {
     aio_task *t = lot->head;
-    if (t)
-        aio_lot_remove(lot, t);
+    if (!t)
+        return NULL;
+    /* The head: no predecessor to relink. */
+    lot->head = t->u.q.next;
+    if (lot->head)
+        lot->head->u.q.prev = NULL;
+    else
+        lot->tail = NULL;
+    t->u.q.next = NULL;
+    t->u.q.obj = NULL;
+    t->wait_kind = AIO__WAIT_NONE;
+    lot->len--;
     return t;
 }
 
