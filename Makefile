@@ -24,7 +24,11 @@ DEFS    ?= -DAIO_DEBUG
 SAN     ?=
 CCNAME  := $(notdir $(firstword $(CC)))
 BUILD   ?= build/$(CCNAME)
-CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(DEFS) $(SAN) $(EXTRA) -I.
+# Compiler-written dependencies (BINARY.d beside each binary), so that
+# editing any header a program includes, the test helpers too, rebuilds it.
+# Empty for a compiler without -MMD (tcc).
+DEPFLAGS ?= -MMD -MP
+CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(DEFS) $(SAN) $(EXTRA) $(DEPFLAGS) -I.
 LDLIBS_ALL = $(SAN) -lpthread
 
 HEADERS   := $(wildcard aio*.h)
@@ -101,6 +105,7 @@ test-examples: $(EX_BIN)
 # bench-report) live in bench/bench.mk.
 -include bench/bench.mk
 -include $(sort $(wildcard mk/*.mk))
+-include $(wildcard $(BUILD)/tests/*.d $(BUILD)/examples/*.d $(BUILD)/bench/*.d)
 
 clean:
 	rm -rf build build-*
