@@ -1328,6 +1328,9 @@ static inline void aio__yield_now(aio_task *t)
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__GLIBC__) && !defined(__USE_POSIX199309)
+#error "the aio implementation needs POSIX clocks, which a system header included before aio.h has hidden (strict -std=c99/c11): include aio.h (or the aio header) before any system header in the file that defines AIO_IMPLEMENTATION, or compile with -D_POSIX_C_SOURCE=200809L"
+#endif
 #endif
 #if AIO__BACKEND != AIO__BE_NONE /* the I/O reactor's system interfaces */
 #include <fcntl.h>

@@ -55,10 +55,22 @@
     !defined(_XOPEN_SOURCE) && !defined(_DEFAULT_SOURCE) && !defined(_BSD_SOURCE) && defined(__linux__)
 #define _GNU_SOURCE
 #endif
+/* The declarations need POSIX (sigset_t, pid_t), which strict -std=c99
+ * hides: a file that includes this header before any system header gets
+ * them; one that has already included a system header must ask for them
+ * itself (the check below says so). */
+#if !defined(_GNU_SOURCE) && !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && !defined(_DEFAULT_SOURCE) && \
+    !defined(_BSD_SOURCE) && !defined(__APPLE__)
+#define _POSIX_C_SOURCE 200809L
+#endif
 
 #include "aio.h"
 #include <signal.h>
 #include <sys/types.h>
+
+#if defined(__GLIBC__) && !defined(__USE_POSIX)
+#error "aio_proc.h needs the POSIX declarations, which a system header included before it has hidden (strict -std=c99): include aio_proc.h before any system header, or compile with -D_POSIX_C_SOURCE=200809L"
+#endif
 
 /*
  * Syscall hooks: every system call here (pipe, fcntl, read, write, close of

@@ -1,0 +1,47 @@
+#!/bin/sh
+# Builds every aio*.h header on its own, as a user's file includes it: under
+# -std=c99 and -std=c11, with and without AIO_IMPLEMENTATION, included first
+# and included after <stdio.h>, warning-free (-Wall -Wextra -Wpedantic
+# -Werror).  A header that needs POSIX declarations which strict C hides
+# once a system header came first may instead stop with an #error that names
+# the fix ("... before any system header ..."); any other failure fails the
+# check.  Compiles only (-c): nothing is linked or run.
+#
+#   sh tests/check_headers.sh        (CC picks the compiler; cc by default)
+#
+# Exit status: 0 when every combination builds or stops with such an #error.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+cc=${CC:-cc}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+bad=0
+n=0
+for h in "$root"/aio*.h; do
+    name=$(basename "$h")
+    for std in c99 c11; do
+        for first in yes no; do
+            for impl in no yes; do
+                n=$((n + 1))
+                {
+                    [ "$impl" = yes ] && echo "#define AIO_IMPLEMENTATION"
+                    [ "$first" = no ] && echo "#include <stdio.h>"
+                    echo "#include \"$name\""
+                    echo "int main(void) { return 0; }"
+                } >"$tmp/t.c"
+                what="$name -std=$std, $([ "$first" = yes ] && echo first || echo "after <stdio.h>"), $([ "$impl" = yes ] && echo with || echo without) AIO_IMPLEMENTATION"
+                if $cc -std=$std -Wall -Wextra -Wpedantic -Werror -I"$root" -c "$tmp/t.c" -o "$tmp/t.o" 2>"$tmp/err"; then
+                    continue
+                fi
+                if [ "$first" = no ] && grep -q 'error: .*before any system header' "$tmp/err"; then
+                    continue
+                fi
+                echo "FAIL $what:"
+                grep 'error' "$tmp/err" | head -n 3
+                bad=$((bad + 1))
+            done
+        done
+    done
+done
+echo "check_headers: $n combinations, $bad failed"
+[ "$bad" -eq 0 ]
