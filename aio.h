@@ -677,6 +677,23 @@ struct aio_loop {
 /* Loop                                                                      */
 /* ------------------------------------------------------------------------ */
 
+/* AIO_DEBUG changes the layout of tasks and frames, so every file of a
+ * program must agree on it.  The functions every coroutine and every loop
+ * set-up call are named after the setting, so a file built the other way
+ * than the implementation fails to link, with an undefined reference to
+ * aio__..._with_AIO_DEBUG (the file has AIO_DEBUG, the implementation has
+ * not) or aio__..._without_AIO_DEBUG (the other way round), instead of
+ * corrupting memory at run time.  An AIO_STATIC program is one file. */
+#ifndef AIO_STATIC
+#ifdef AIO_DEBUG
+#define aio_loop_init aio__loop_init_with_AIO_DEBUG
+#define aio__finish aio__finish_with_AIO_DEBUG
+#else
+#define aio_loop_init aio__loop_init_without_AIO_DEBUG
+#define aio__finish aio__finish_without_AIO_DEBUG
+#endif
+#endif
+
 /** Initialises `loop` (cfg may be NULL).  Returns 0, or AIO_EINVAL (no clock on a no-OS build). */
 AIO_API int aio_loop_init(aio_loop *loop, const aio_config *cfg);
 
@@ -1310,6 +1327,7 @@ static inline void aio__yield_now(aio_task *t)
 #else
 #define AIO__ASSERT(loop, cond, msg) ((void)0)
 #endif
+
 
 #ifdef __cplusplus
 }
