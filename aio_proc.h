@@ -428,6 +428,13 @@ static inline aio__proc_waitf *aio__proc_waitf_prep(aio_proc *p)
 #else
 #define AIO__PROC_LINUX 0
 #endif
+/* posix_spawn_file_actions_addchdir_np: glibc declares it for _GNU_SOURCE
+ * only (a default-source build has pidfd and signalfd but not this). */
+#if (AIO__PROC_LINUX && defined(_GNU_SOURCE)) || defined(__APPLE__)
+#define AIO__PROC_CHDIR 1
+#else
+#define AIO__PROC_CHDIR 0
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -493,7 +500,7 @@ AIO_IMPL int aio_proc_spawn(aio_loop *loop, aio_proc *p, const aio_proc_opts *o)
     for (i = 0; i < 3; i++)
         if (o->io[i] < AIO_PROC_INHERIT || o->io[i] > AIO_PROC_STDOUT || (o->io[i] == AIO_PROC_STDOUT && i != 2))
             return AIO_EINVAL;
-#if !(AIO__PROC_LINUX || defined(__APPLE__))
+#if !AIO__PROC_CHDIR
     if (o->cwd)
         return AIO_EINVAL;
 #endif
@@ -538,7 +545,7 @@ AIO_IMPL int aio_proc_spawn(aio_loop *loop, aio_proc *p, const aio_proc_opts *o)
             else if (o->io[i] == AIO_PROC_STDOUT)
                 e = AIO_SYS_posix_spawn_file_actions_adddup2(&fa, 1, 2);
         }
-#if AIO__PROC_LINUX || defined(__APPLE__)
+#if AIO__PROC_CHDIR
         if (e == 0 && o->cwd)
             e = AIO_SYS_posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
 #endif

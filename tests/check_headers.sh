@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds every aio*.h header on its own, as a user's file includes it: under
-# -std=c99 and -std=c11, with and without AIO_IMPLEMENTATION, included first
+# -std=c99, -std=c11 and -std=gnu11, with and without AIO_IMPLEMENTATION, included first
 # and included after <stdio.h>, warning-free (-Wall -Wextra -Wpedantic
 # -Werror).  A header that needs POSIX declarations which strict C hides
 # once a system header came first may instead stop with an #error that names
@@ -19,7 +19,7 @@ bad=0
 n=0
 for h in "$root"/aio*.h; do
     name=$(basename "$h")
-    for std in c99 c11; do
+    for std in c99 c11 gnu11; do
         for first in yes no; do
             for impl in no yes; do
                 n=$((n + 1))
