@@ -56,7 +56,7 @@ $(BUILD)/examples/%: examples/%.c $(HEADERS)
 
 # Check scripts run with the suite: every public name is in docs/API.md;
 # every assertion message of the headers is tested by tests/test_misuse.c;
-# every header builds alone, first or after <stdio.h>, in C99 and C11, with
+# every header builds alone, first or after <stdio.h>, in C99, C11 and gnu11, with
 # and without the implementation; files that disagree on AIO_DEBUG fail to link.
 TEST_SCRIPTS ?= tests/check_api_docs.sh tests/check_misuse_coverage.sh tests/check_headers.sh tests/check_build_mix.sh
 
