@@ -142,6 +142,8 @@ typedef struct aio_call aio_call;
 typedef struct aio_lot aio_lot;
 typedef struct aio_waiter aio_waiter;
 typedef struct aio_hold aio_hold;
+typedef struct aio_instrument aio_instrument;
+typedef struct aio_slow_step aio_slow_step;
 
 /**
  * A coroutine: a function over a caller-owned frame.  It returns
@@ -425,6 +427,16 @@ struct aio_loop {
     aio__reactor reactor;          /* I/O reactor (fd waits, wake path) */
     aio_hold *holds;               /* held locks (aio_hold), broken if their owner finishes */
     uint32_t ntasks;               /* live tasks: spawned or started, not yet finished */
+    aio_instrument *instruments;   /* registered with aio_instrument_add, oldest first */
+    uint8_t watched;               /* instruments registered or slow-step reports on: steps take the watched path */
+    uint64_t timers_fired;         /* timers fired so far */
+    aio_time timer_lag_max;        /* the latest a timer has fired after its deadline */
+    aio_time timer_lag_total;      /* the sum of those delays */
+    struct {                       /* slow-step reports (aio_loop_set_slow_step) */
+        aio_time threshold;        /* 0: off */
+        void (*report)(void *ctx, const aio_slow_step *info);
+        void *ctx;
+    } slow;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -1234,6 +1246,9 @@ typedef struct aio_stats {
     uint32_t cancels;  /* cancelled scopes still active, plus cancelled live tasks */
     uint64_t turns;    /* loop turns so far */
     uint64_t steps;    /* task steps so far */
+    uint64_t timers_fired;   /* timers fired so far (sleeps, scope deadlines, aio_call callbacks) */
+    aio_time timer_lag_max;  /* loop lag: the most a timer has fired after its deadline, ns */
+    aio_time timer_lag_total; /* the sum of those delays (divide by timers_fired for the mean) */
 } aio_stats;
 
 /**
@@ -1241,6 +1256,82 @@ typedef struct aio_stats {
  * lock.  Callable from a task of the loop or from outside it.
  */
 AIO_API void aio_loop_stats(const aio_loop *loop, aio_stats *st);
+
+/* ------------------------------------------------------------------------ */
+/* Instruments and slow-step reports                                         */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * An instrument (trio's Instrument): callbacks the loop makes as it works,
+ * to build profilers, tracers and watchdogs on.  Owned by the caller:
+ * zero-initialise it, set the hooks wanted (a NULL hook is skipped) and
+ * register it with aio_instrument_add; several may be registered, and each
+ * event calls them oldest first.  With none registered the loop pays one
+ * test per turn, spawn, finish and wait, and none per task step.
+ *
+ * Hooks run on the loop's thread, inside the loop: they must not suspend,
+ * run the loop (aio_loop_step, aio_loop_poll, aio_run) or reuse the task
+ * they are given; they may read it (aio_task_resume_site) and the loop
+ * (aio_now, aio_loop_stats, aio_dump), and add or remove instruments,
+ * themselves included: the change applies from the next event.
+ */
+struct aio_instrument {
+    aio_instrument *next; /* (internal: the loop's list) */
+    void *ctx;            /* passed to every hook */
+    /** `t` was queued to run for the first time (aio_spawn, AIO_START, aio_run). */
+    void (*task_spawned)(void *ctx, aio_loop *loop, aio_task *t);
+    /** The loop is about to resume `t`. */
+    void (*before_step)(void *ctx, aio_loop *loop, aio_task *t);
+    /** `t` has suspended (parked, rescheduled or yielded) or finished; after task_exited when it finished. */
+    void (*after_step)(void *ctx, aio_loop *loop, aio_task *t);
+    /** `t` has finished with result `rc` (its group has been told). */
+    void (*task_exited)(void *ctx, aio_loop *loop, aio_task *t, int rc);
+    /** aio_run or aio_loop_poll is about to wait (idle hook, backend, sleep or virtual jump) until `deadline` at
+     *  most: the loop's time when tasks are runnable (the wait then only looks, and returns at once). */
+    void (*before_wait)(void *ctx, aio_loop *loop, aio_time deadline);
+    /** The wait has returned. */
+    void (*after_wait)(void *ctx, aio_loop *loop);
+};
+
+/**
+ * Registers `ins` with `loop`.  Returns 0, AIO_EINVAL (NULL), or AIO_EBUSY
+ * (already registered with this loop).
+ */
+AIO_API int aio_instrument_add(aio_loop *loop, aio_instrument *ins);
+/** Unregisters `ins`.  Returns 0, or AIO_EINVAL (not registered with `loop`). */
+AIO_API int aio_instrument_remove(aio_loop *loop, aio_instrument *ins);
+
+/**
+ * Where a task resumes next, or where it last suspended: the innermost
+ * frame's resume line (0 in labels-as-values builds, which keep no line)
+ * and, in AIO_DEBUG builds, its file (NULL otherwise, or for a task that
+ * has not run yet).  Returns the file; *line gets the line.
+ */
+AIO_API const char *aio_task_resume_site(const aio_task *t, unsigned *line);
+
+/** What a slow-step report says (aio_loop_set_slow_step). */
+struct aio_slow_step {
+    aio_task *task;
+    const char *name;        /* aio_task_set_name's name (AIO_DEBUG builds), or NULL */
+    aio_time duration;       /* how long the step ran, ns, on the loop's clock */
+    const char *resume_file; /* where it resumed (AIO_DEBUG builds; else NULL) */
+    unsigned resume_line;
+    const char *suspend_file; /* where it suspended again, or where it returned */
+    unsigned suspend_line;
+};
+
+/**
+ * asyncio's slow-callback warning: after every task step that ran for more
+ * than `threshold` ns on the loop's clock (the real or injected clock; a
+ * virtual clock does not move inside a step), calls report(ctx, info) on the
+ * loop's thread.  report NULL prints one line to stderr on hosted builds
+ * (nothing without an OS).  threshold 0 turns it off.  On by default at
+ * 100 ms in AIO_DEBUG builds, off otherwise.  While on, the loop reads the
+ * clock twice per step (the steps take the instrumented path).  Returns 0,
+ * or AIO_EINVAL (NULL loop, negative threshold).
+ */
+AIO_API int aio_loop_set_slow_step(aio_loop *loop, aio_time threshold,
+                                   void (*report)(void *ctx, const aio_slow_step *info), void *ctx);
 
 /* ------------------------------------------------------------------------ */
 /* Internals used by the macros                                              */
@@ -1605,6 +1696,10 @@ AIO_IMPL int aio_loop_init(aio_loop *L, const aio_config *cfg)
     L->root.state = AIO_GROUP_OPEN;
     L->root.loop = L;
     L->run_tailp = &L->run_head;
+#ifdef AIO_DEBUG
+    L->slow.threshold = AIO_MS(100);
+    L->watched = 1;
+#endif
     aio__reactor_init(L);
     aio_loop_update_time(L);
     return 0;
@@ -1678,12 +1773,15 @@ static void aio__perturb(aio_loop *L, uint32_t n)
 }
 
 static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc);
+static AIO__NOINLINE void aio__instr_exited(aio_loop *L, aio_task *t, int rc);
+static AIO__NOINLINE void aio__instr_spawned(aio_loop *L, aio_task *t);
+static AIO__NOINLINE void aio__instr_wait(aio_loop *L, int after, aio_time deadline);
 
 /* Steps one task: resumes its innermost frame, then each parent whose child
  * finished, until a frame suspends or the root frame finishes.  A release
  * build does not mark the task RUNNING: nothing but the debug checks reads
  * that state, and a yield then requeues it with two stores. */
-static void aio__step_task(aio_loop *L, aio_task *t)
+static AIO__INLINE void aio__step_task(aio_loop *L, aio_task *t)
 {
     L->current = t;
 #ifdef AIO_DEBUG
@@ -1720,6 +1818,7 @@ static void aio__step_task(aio_loop *L, aio_task *t)
 }
 
 static AIO__NOINLINE void aio__fire_timers(aio_loop *L);
+static AIO__NOINLINE void aio__run_watched(aio_loop *L, aio_task *t);
 static int aio__posts_waiting(aio_loop *L);
 static AIO__NOINLINE void aio__run_posts(aio_loop *L);
 
@@ -1752,11 +1851,15 @@ AIO_IMPL uint32_t aio_loop_step(aio_loop *L)
     L->nready = 0;
     L->steps += n;
     L->batch = n; /* kept in the loop, not in a register across the steps */
-    do {
-        aio_task *next = t->u.q.next;
-        aio__step_task(L, t);
-        t = next;
-    } while (t);
+    if (AIO__UNLIKELY(L->watched)) {
+        aio__run_watched(L, t);
+    } else {
+        do {
+            aio_task *next = t->u.q.next;
+            aio__step_task(L, t);
+            t = next;
+        } while (t);
+    }
     L->current = NULL;
     return L->batch;
 }
@@ -2179,6 +2282,11 @@ static AIO__NOINLINE void aio__fire_timers(aio_loop *L)
     aio_loop_update_time(L);
     while (L->heap && L->heap->deadline <= L->now) {
         aio_timer *tm = L->heap;
+        aio_time lag = L->now - tm->deadline; /* the loop's lag for this timer */
+        L->timers_fired++;
+        L->timer_lag_total += lag;
+        if (lag > L->timer_lag_max)
+            L->timer_lag_max = lag;
         aio__tm_remove(L, tm);
         switch (tm->kind) {
         case AIO__TM_SLEEP: {
@@ -2483,6 +2591,8 @@ AIO_IMPL int aio_spawn_at(aio_group *g, aio_task *c, aio_fn fn, void *frame, con
     aio__live_link(g, c);
     L->ntasks++;
     aio__enqueue(L, c);
+    if (AIO__UNLIKELY(L->instruments != NULL))
+        aio__instr_spawned(L, c);
     return 0;
 }
 
@@ -2605,6 +2715,8 @@ static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
         g->pending_starts--;
         aio_reschedule(starter, src);
         aio__group_maybe_done(g);
+        if (AIO__UNLIKELY(L->instruments != NULL))
+            aio__instr_exited(L, t, rc);
         return;
     }
     aio__live_unlink(g, t);
@@ -2645,6 +2757,8 @@ joiners:
         }
     }
     aio__group_maybe_done(g);
+    if (AIO__UNLIKELY(L->instruments != NULL))
+        aio__instr_exited(L, t, rc);
 }
 
 AIO_IMPL int aio__join_begin(aio_task *t, aio_task *c)
@@ -2798,6 +2912,8 @@ AIO_IMPL int aio__start_begin(aio_task *t, aio_group *g, aio_task *c, aio_fn fn,
     g->pending_starts++;
     L->ntasks++;
     aio__enqueue(L, c);
+    if (AIO__UNLIKELY(L->instruments != NULL))
+        aio__instr_spawned(L, c);
     t->top->wait.ptr = c;
     aio__park(t, AIO__WAIT_START, c);
     return AIO_PARKED;
@@ -3495,7 +3611,11 @@ AIO_IMPL int aio_loop_poll(aio_loop *L, aio_time timeout)
         timeout = dl > now ? dl - now : 0;
     if (timeout == AIO_TIME_INF && !aio__reactor_active(L))
         return AIO_EDEADLK;
+    if (AIO__UNLIKELY(L->instruments != NULL))
+        aio__instr_wait(L, 0, timeout == AIO_TIME_INF ? AIO_TIME_INF : now + timeout);
     rc = aio__reactor_wait(L, timeout);
+    if (AIO__UNLIKELY(L->instruments != NULL))
+        aio__instr_wait(L, 1, 0);
     if (rc < 0)
         return rc;
     return (int)aio_loop_step(L);
@@ -3622,7 +3742,12 @@ AIO_IMPL int aio_run(aio_loop *L, aio_task *main, aio_fn fn, void *frame)
         aio_loop_step(L);
         if (aio_task_done(main))
             break;
-        if (aio__idle(L) == AIO_EDEADLK) {
+        if (AIO__UNLIKELY(L->instruments != NULL))
+            aio__instr_wait(L, 0, aio_loop_next_deadline(L));
+        rc = aio__idle(L);
+        if (AIO__UNLIKELY(L->instruments != NULL))
+            aio__instr_wait(L, 1, 0);
+        if (rc == AIO_EDEADLK) {
             /* Nothing can wake anyone: cancel everything once, so cleanup
              * runs and the tasks finish; the result is still AIO_EDEADLK. */
             if (!deadlocked) {
@@ -3818,6 +3943,165 @@ AIO_IMPL void aio_loop_stats(const aio_loop *L, aio_stats *st)
     st->cancels = L->ncancel;
     st->turns = L->turns;
     st->steps = L->steps;
+    st->timers_fired = L->timers_fired;
+    st->timer_lag_max = L->timer_lag_max;
+    st->timer_lag_total = L->timer_lag_total;
+}
+
+/* ---- instruments and slow-step reports --------------------------------- */
+
+static void aio__rewatch(aio_loop *L)
+{
+    L->watched = (uint8_t)(L->instruments != NULL || L->slow.threshold != 0);
+}
+
+AIO_IMPL int aio_instrument_add(aio_loop *L, aio_instrument *ins)
+{
+    aio_instrument **p;
+    if (!L || !ins)
+        return AIO_EINVAL;
+    for (p = &L->instruments; *p; p = &(*p)->next)
+        if (*p == ins)
+            return AIO_EBUSY;
+    ins->next = NULL;
+    *p = ins;
+    aio__rewatch(L);
+    return 0;
+}
+
+AIO_IMPL int aio_instrument_remove(aio_loop *L, aio_instrument *ins)
+{
+    aio_instrument **p;
+    if (!L || !ins)
+        return AIO_EINVAL;
+    for (p = &L->instruments; *p; p = &(*p)->next) {
+        if (*p == ins) {
+            /* ins->next is left as it is, so a walk standing on ins (a
+             * hook that removed its own instrument) goes on correctly. */
+            *p = ins->next;
+            aio__rewatch(L);
+            return 0;
+        }
+    }
+    return AIO_EINVAL;
+}
+
+AIO_IMPL const char *aio_task_resume_site(const aio_task *t, unsigned *line)
+{
+    const aio_frame *f = t ? t->top : NULL;
+    unsigned l = 0;
+    const char *file = NULL;
+    if (f) {
+#ifndef AIO_USE_LABELS
+        l = AIO_PC_LINE(f->pc);
+#endif
+#ifdef AIO_DEBUG
+        file = f->dbg_file;
+#endif
+    }
+    if (line)
+        *line = l;
+    return file;
+}
+
+#if AIO__HOSTED
+static void aio__slow_report_stderr(void *ctx, const aio_slow_step *s)
+{
+    (void)ctx;
+    fprintf(stderr, "aio: slow step: task %p%s%s%s ran %lld.%03lld ms: resumed at %s:%u, suspended at %s:%u\n",
+            (void *)s->task, s->name ? " \"" : "", s->name ? s->name : "", s->name ? "\"" : "",
+            (long long)(s->duration / 1000000), (long long)(s->duration / 1000 % 1000),
+            s->resume_file ? s->resume_file : "line", s->resume_line, s->suspend_file ? s->suspend_file : "line",
+            s->suspend_line);
+}
+#endif
+
+AIO_IMPL int aio_loop_set_slow_step(aio_loop *L, aio_time threshold, void (*report)(void *, const aio_slow_step *),
+                                    void *ctx)
+{
+    if (!L || threshold < 0)
+        return AIO_EINVAL;
+    L->slow.threshold = threshold;
+    L->slow.report = report;
+    L->slow.ctx = ctx;
+    aio__rewatch(L);
+    return 0;
+}
+
+/* The loop's clock, read for a measurement only: the cached time (what
+ * tasks see) is left as it is. */
+static aio_time aio__clock_now(aio_loop *L)
+{
+    return L->cfg.virtual_clock ? L->now : L->cfg.clock(L->cfg.clock_ctx);
+}
+
+static AIO__NOINLINE void aio__instr_exited(aio_loop *L, aio_task *t, int rc)
+{
+    aio_instrument *i;
+    for (i = L->instruments; i; i = i->next)
+        if (i->task_exited)
+            i->task_exited(i->ctx, L, t, rc);
+}
+
+static AIO__NOINLINE void aio__instr_spawned(aio_loop *L, aio_task *t)
+{
+    aio_instrument *i;
+    for (i = L->instruments; i; i = i->next)
+        if (i->task_spawned)
+            i->task_spawned(i->ctx, L, t);
+}
+
+static AIO__NOINLINE void aio__instr_wait(aio_loop *L, int after, aio_time deadline)
+{
+    aio_instrument *i;
+    for (i = L->instruments; i; i = i->next) {
+        if (!after && i->before_wait)
+            i->before_wait(i->ctx, L, deadline);
+        else if (after && i->after_wait)
+            i->after_wait(i->ctx, L);
+    }
+}
+
+/* The batch with instruments or slow-step reports: the same steps, with
+ * the hooks around each. */
+static AIO__NOINLINE void aio__run_watched(aio_loop *L, aio_task *t)
+{
+    do {
+        aio_task *next = t->u.q.next;
+        aio_instrument *i;
+        aio_time t0 = 0;
+        aio_slow_step info;
+        for (i = L->instruments; i; i = i->next)
+            if (i->before_step)
+                i->before_step(i->ctx, L, t);
+        if (L->slow.threshold) {
+            info.resume_file = aio_task_resume_site(t, &info.resume_line);
+            t0 = aio__clock_now(L);
+        }
+        aio__step_task(L, t);
+        if (L->slow.threshold) {
+            info.duration = aio__clock_now(L) - t0;
+            if (info.duration > L->slow.threshold) {
+                info.task = t;
+#ifdef AIO_DEBUG
+                info.name = t->name;
+#else
+                info.name = NULL;
+#endif
+                info.suspend_file = aio_task_resume_site(t, &info.suspend_line);
+                if (L->slow.report)
+                    L->slow.report(L->slow.ctx, &info);
+#if AIO__HOSTED
+                else
+                    aio__slow_report_stderr(NULL, &info);
+#endif
+            }
+        }
+        for (i = L->instruments; i; i = i->next)
+            if (i->after_step)
+                i->after_step(i->ctx, L, t);
+        t = next;
+    } while (t);
 }
 
 #if AIO__HOSTED
