@@ -12,6 +12,9 @@
 #if __has_include("aio_chan.h")
 #include "aio_chan.h"
 #endif
+#if __has_include("aio_trace.h")
+#include "aio_trace.h"
+#endif
 #endif
 #include <cstdio>
 #include <cstring>
