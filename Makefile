@@ -63,7 +63,7 @@ test-sanitize:
 
 # The threaded parts under ThreadSanitizer.
 test-tsan:
-	$(MAKE) test BUILD=build/$(CCNAME)-tsan SAN=-fsanitize=thread TEST_SRC="$(wildcard tests/test_thread.c tests/test_portal.c tests/test_reactor*.c)"
+	$(MAKE) test BUILD=build/$(CCNAME)-tsan SAN=-fsanitize=thread TEST_SRC="$(wildcard tests/test_thread.c tests/test_portal.c tests/test_reactor*.c tests/test_isr.c)"
 
 test-release:
 	$(MAKE) test BUILD=build/$(CCNAME)-rel OPT="-O2" DEFS=""

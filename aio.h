@@ -1146,23 +1146,59 @@ AIO_API int aio_loop_wake_enable(aio_loop *loop);
  */
 AIO_API void aio_loop_wake(aio_loop *loop);
 
-/** A callback posted to a loop from another thread; owned by the poster until it has run. */
+/**
+ * A callback posted to a loop from another thread or an interrupt; owned by
+ * the poster.  Zero-initialise it before its first post (static nodes are):
+ * `queued` is nonzero from a successful aio_loop_post until the loop takes
+ * the node to run its callback.
+ */
 struct aio_post {
     aio_post *next;
     void (*cb)(aio_loop *loop, void *arg);
     void *arg;
+    int queued; /* set by aio_loop_post, cleared by the loop just before cb runs; atomic */
 };
 
 /**
  * asyncio loop.call_soon_threadsafe / trio TrioToken.run_sync_soon: runs
  * cb(loop, arg) on the loop's thread, from its next turn's poll, in the order
- * posts were made.  Safe from any thread (multi-producer, lock-free push) and
- * from a signal handler; `node` must stay untouched until cb has been called
- * (it may be reused from inside cb).  The loop must have called
- * aio_loop_wake_enable.  Returns 0, or AIO_EINVAL (not armed, or no atomic
- * operations on this compiler).
+ * posts were made.  Safe from any thread (multi-producer, lock-free push),
+ * from a signal handler and from an interrupt handler.  The loop must have
+ * called aio_loop_wake_enable.
+ *
+ * Posting a node that is still queued is harmless: the call is merged into
+ * the pending post (its callback runs once, with the cb and arg of the post
+ * that queued it), changes nothing and returns AIO_EBUSY.  The node is free
+ * again as soon as the loop takes it, just before cb runs, so cb (or an
+ * interrupt while cb runs) may post it again; aio_post_pending tells whether
+ * it is still queued.  So a bouncing button or two interrupts in one loop
+ * turn cost one callback, never a corrupted list.
+ *
+ * Returns 0 (queued), AIO_EBUSY (already queued: merged), or AIO_EINVAL
+ * (NULL argument, wake path not armed, or no atomic operations on this
+ * compiler).
  */
 AIO_API int aio_loop_post(aio_loop *loop, aio_post *node, void (*cb)(aio_loop *loop, void *arg), void *arg);
+
+/**
+ * Nonzero while `node` is queued: posted, and its callback not yet started.
+ * Safe from any thread and from an interrupt handler (one atomic load).
+ */
+AIO_API int aio_post_pending(aio_post *node);
+
+/**
+ * Nonzero when a wake (aio_loop_wake, aio_loop_post, or an interrupt-safe
+ * signal of aio_sync.h) has arrived that the loop has not yet consumed.  For
+ * an idle hook that must not sleep through a wake-up: mask interrupts, call
+ * this, and sleep only if it returns 0, unmasking in the same instruction
+ * sequence that sleeps (Cortex-M: cpsid i; check; wfi; cpsie i.  AVR: cli;
+ * check; sei; sleep, since the instruction after sei runs before any
+ * interrupt).  A wake that lands after the check leaves its interrupt
+ * pending, which ends the sleep at once.  Safe with interrupts masked, from
+ * any thread and from an interrupt handler (one atomic load, or a nested
+ * save/restore of the interrupt mask on parts without atomics).
+ */
+AIO_API int aio_loop_wake_pending(aio_loop *loop);
 
 /**
  * Closes the loop's OS descriptors (backend, wake path).  Only closes: it is
@@ -2826,6 +2862,25 @@ AIO__UNUSED static int aio__sc_xchg(int *p, int v) { return aio__flag_xchg(p, v)
 AIO__UNUSED static int aio__sc_load(int *p) { return aio__flag_load(p); }
 #endif
 
+/* Fetch-and-or / -and / -add and a load on one word, for the interrupt-safe
+ * signals of aio_sync.h (aio_flags, aio_notify): each returns the old value. */
+#if defined(AIO__IRQ)
+AIO__UNUSED static unsigned aio__u_or(unsigned *p, unsigned v) { unsigned o; AIO__IRQ((o = *p, *p = o | v)); return o; }
+AIO__UNUSED static unsigned aio__u_and(unsigned *p, unsigned v) { unsigned o; AIO__IRQ((o = *p, *p = o & v)); return o; }
+AIO__UNUSED static unsigned aio__u_add(unsigned *p, unsigned v) { unsigned o; AIO__IRQ((o = *p, *p = o + v)); return o; }
+AIO__UNUSED static unsigned aio__u_load(unsigned *p) { unsigned v; AIO__IRQ(v = *p); return v; }
+#elif AIO__HAVE_ATOMICS
+AIO__UNUSED static unsigned aio__u_or(unsigned *p, unsigned v) { return __atomic_fetch_or(p, v, __ATOMIC_ACQ_REL); }
+AIO__UNUSED static unsigned aio__u_and(unsigned *p, unsigned v) { return __atomic_fetch_and(p, v, __ATOMIC_ACQ_REL); }
+AIO__UNUSED static unsigned aio__u_add(unsigned *p, unsigned v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
+AIO__UNUSED static unsigned aio__u_load(unsigned *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+#else
+AIO__UNUSED static unsigned aio__u_or(unsigned *p, unsigned v) { unsigned o = *(volatile unsigned *)p; *(volatile unsigned *)p = o | v; return o; }
+AIO__UNUSED static unsigned aio__u_and(unsigned *p, unsigned v) { unsigned o = *(volatile unsigned *)p; *(volatile unsigned *)p = o & v; return o; }
+AIO__UNUSED static unsigned aio__u_add(unsigned *p, unsigned v) { unsigned o = *(volatile unsigned *)p; *(volatile unsigned *)p = o + v; return o; }
+AIO__UNUSED static unsigned aio__u_load(unsigned *p) { return *(volatile unsigned *)p; }
+#endif
+
 /* An fd wait is encoded in the parked frame's wait pointer: fd * 4 + direction. */
 AIO__UNUSED static int aio__fdw_fd(const aio_task *t) { return (int)((uintptr_t)t->top->wait.ptr >> 2); }
 AIO__UNUSED static unsigned aio__fdw_dir(const aio_task *t) { return (unsigned)((uintptr_t)t->top->wait.ptr & 3u); }
@@ -2860,8 +2915,13 @@ static void aio__run_posts(aio_loop *L)
         p = nx;
     }
     while (rev) {
-        aio_post *nx = rev->next; /* the node belongs to the poster again once cb runs */
-        rev->cb(L, rev->arg);
+        /* Read everything first: once `queued` is clear the node belongs to
+         * the poster again, and an interrupt may post it anew right away. */
+        aio_post *nx = rev->next;
+        void (*cb)(aio_loop *, void *) = rev->cb;
+        void *arg = rev->arg;
+        aio__flag_store(&rev->queued, 0);
+        cb(L, arg);
         rev = nx;
     }
 #else
@@ -2875,6 +2935,10 @@ AIO_IMPL int aio_loop_post(aio_loop *L, aio_post *node, void (*cb)(aio_loop *, v
     aio_post *old;
     if (!L || !node || !cb || !L->reactor.wake_armed)
         return AIO_EINVAL;
+    /* Claim the node: only the poster that flips `queued` from 0 links it,
+     * so a node is never on the list twice (which would make it a cycle). */
+    if (aio__flag_xchg(&node->queued, 1) != 0)
+        return AIO_EBUSY;
     node->cb = cb;
     node->arg = arg;
     old = aio__post_load(&L->reactor.posts);
@@ -2887,6 +2951,16 @@ AIO_IMPL int aio_loop_post(aio_loop *L, aio_post *node, void (*cb)(aio_loop *, v
     (void)L; (void)node; (void)cb; (void)arg;
     return AIO_EINVAL;
 #endif
+}
+
+AIO_IMPL int aio_post_pending(aio_post *node)
+{
+    return aio__flag_load(&node->queued) != 0;
+}
+
+AIO_IMPL int aio_loop_wake_pending(aio_loop *L)
+{
+    return aio__flag_load(&L->reactor.wake_pending) != 0;
 }
 
 #if AIO__BACKEND != AIO__BE_NONE

@@ -484,6 +484,97 @@ ETEST(an_interrupt_wakes_a_task_through_the_post_path)
     ECHECK(b.idles >= 2);
 }
 
+/* A bouncing button: the "interrupt" (the idle hook) posts the same node
+ * three times in one go; the post is merged, the callback runs once, and the
+ * loop keeps running.  The callback posts the node again, as an interrupt
+ * arriving while it runs would (the node is free once the callback starts). */
+struct bounce {
+    aio_loop *L;
+    aio_time ticks;
+    aio_post post;
+    aio_event ev;
+    int rcs[3], runs, irqs, pending_in_cb, repost_rc;
+};
+
+static aio_time bounce_clock(void *ctx) { return ((struct bounce *)ctx)->ticks; }
+
+static void bounce_cb(aio_loop *L, void *arg)
+{
+    struct bounce *b = (struct bounce *)arg;
+    b->runs++;
+    b->pending_in_cb = aio_post_pending(&b->post);
+    if (b->runs == 1)
+        b->repost_rc = aio_loop_post(L, &b->post, bounce_cb, b);
+    else
+        aio_event_set(&b->ev);
+}
+
+static void bounce_idle(void *ctx, aio_time deadline)
+{
+    struct bounce *b = (struct bounce *)ctx;
+    int i;
+    (void)deadline;
+    b->ticks += AIO_MS(1);
+    if (b->irqs++ == 0)
+        for (i = 0; i < 3; i++)
+            b->rcs[i] = aio_loop_post(b->L, &b->post, bounce_cb, b);
+}
+
+struct bounce_frame { aio_frame hdr; struct bounce *b; int rc; };
+static int bounce_waiter(aio_task *t, void *p)
+{
+    struct bounce_frame *f = (struct bounce_frame *)p;
+    AIO_BEGIN(t, f);
+    AIO_EVENT_WAIT(f->rc, &f->b->ev);
+    AIO_END(0);
+}
+
+ETEST(posting_a_queued_node_is_merged_from_an_interrupt_and_the_loop_runs_on)
+{
+    aio_loop L;
+    aio_task t;
+    struct bounce_frame f;
+    struct bounce b;
+    aio_config cfg;
+    eh_zero(&t, sizeof t);
+    eh_zero(&f, sizeof f);
+    eh_zero(&b, sizeof b);
+    eh_zero(&cfg, sizeof cfg);
+    b.L = &L;
+    aio_event_init(&b.ev);
+    cfg.clock = bounce_clock;
+    cfg.clock_ctx = &b;
+    cfg.idle = bounce_idle;
+    cfg.idle_ctx = &b;
+    ECHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    ECHECK_EQ(aio_loop_wake_enable(&L), 0);
+    /* From the main context: twice in a row, then drained. */
+    ECHECK_EQ(aio_loop_post(&L, &b.post, bounce_cb, &b), 0);
+    ECHECK_EQ(aio_loop_post(&L, &b.post, bounce_cb, &b), AIO_EBUSY);
+    ECHECK(aio_post_pending(&b.post));
+    ECHECK(aio_loop_wake_pending(&L));
+    aio_loop_step(&L);
+    ECHECK_EQ(b.runs, 1);
+    ECHECK_EQ(b.repost_rc, 0); /* posted again from its own callback */
+    aio_loop_step(&L);
+    ECHECK_EQ(b.runs, 2);
+    ECHECK(!aio_post_pending(&b.post));
+    ECHECK(aio_event_is_set(&b.ev));
+    /* From the "interrupt", three times while queued. */
+    b.runs = 0;
+    aio_event_init(&b.ev);
+    f.b = &b;
+    ECHECK_EQ(aio_run(&L, &t, bounce_waiter, &f), 0);
+    ECHECK_EQ(f.rc, 0);
+    ECHECK_EQ(b.rcs[0], 0);
+    ECHECK_EQ(b.rcs[1], AIO_EBUSY);
+    ECHECK_EQ(b.rcs[2], AIO_EBUSY);
+    ECHECK_EQ(b.runs, 2); /* once for the three posts, once for the repost */
+    ECHECK_EQ(b.pending_in_cb, 0);
+    ECHECK(!aio_post_pending(&b.post));
+    ECHECK_EQ(b.irqs, 1);
+}
+
 ETEST(a_no_os_loop_needs_a_clock)
 {
     aio_loop L;
@@ -886,6 +977,7 @@ int main(void)
     ERUN(an_error_before_started_comes_out_of_start);
     ERUN(a_loop_with_nothing_to_wake_reports_deadlock);
     ERUN_ONCE(an_interrupt_wakes_a_task_through_the_post_path);
+    ERUN_ONCE(posting_a_queued_node_is_merged_from_an_interrupt_and_the_loop_runs_on);
     ERUN_ONCE(a_no_os_loop_needs_a_clock);
     ERUN(an_event_wakes_every_waiter);
     ERUN(a_lock_admits_one_task_at_a_time);
