@@ -53,6 +53,47 @@
 #define AIO__HOSTED 0
 #endif
 
+/* Lean profile for release firmware: AIO_LEAN turns on every AIO_NO_* option
+ * below; each can also be set alone.
+ *   AIO_NO_SHUFFLE  no run-order perturbation: cfg.seed is ignored.
+ *   AIO_NO_STRINGS  no message or dump text: aio_strerror returns "",
+ *                   aio_dump, aio_waiters_dump and aio_lock_dump print nothing,
+ *                   and the library's own cancels give a NULL reason.
+ *   AIO_NO_SITES    no __FILE__ strings: aio_spawn and AIO_RETURN record a
+ *                   NULL file (aio_task_error_site and aio_frame_error_site
+ *                   then give NULL; the line is kept).
+ *   AIO_NO_STATS    the loop's turn, step and poll counters stay 0.
+ * With -ffunction-sections -fdata-sections -Wl,--gc-sections. */
+#ifdef AIO_LEAN
+#ifndef AIO_NO_SHUFFLE
+#define AIO_NO_SHUFFLE
+#endif
+#ifndef AIO_NO_STRINGS
+#define AIO_NO_STRINGS
+#endif
+#ifndef AIO_NO_SITES
+#define AIO_NO_SITES
+#endif
+#ifndef AIO_NO_STATS
+#define AIO_NO_STATS
+#endif
+#endif
+#ifdef AIO_NO_SITES
+#define AIO__FILE ((const char *)0)
+#else
+#define AIO__FILE __FILE__
+#endif
+#ifdef AIO_NO_STRINGS
+#define AIO__REASON(text) ((const char *)0) /* the library's own cancel reasons */
+#else
+#define AIO__REASON(text) (text)
+#endif
+#ifdef AIO_NO_STATS
+#define AIO__STAT(stmt) ((void)0)
+#else
+#define AIO__STAT(stmt) ((void)(stmt))
+#endif
+
 #ifdef AIO_STATIC
 #define AIO_API static AIO__UNUSED /* a program need not call every function */
 #else
@@ -468,7 +509,7 @@ struct aio_loop {
 
 #ifndef AIO_USE_LABELS
 #define AIO__LC_BEGIN(f) switch ((f)->pc) { case 0:
-#define AIO__LC_END(f) default: return aio__bad_resume(aio__t, (f), __FILE__, __LINE__); }
+#define AIO__LC_END(f) default: return aio__bad_resume(aio__t, (f), AIO__FILE, __LINE__); }
 /* Store the id, return SUSPENDED; resume right after. */
 #define AIO__LC_YIELD(f, id) \
     do { (f)->pc = (id); AIO__DBG_SUSPEND_SITE(); return AIO__SUSPENDED; case (id):; } while (0)
@@ -481,7 +522,7 @@ struct aio_loop {
     _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"") \
     if ((f)->pc) { goto *(void *)(__extension__ ((char *)&&aio__lc_base + (int32_t)(f)->pc)); } \
     _Pragma("GCC diagnostic pop") aio__lc_base:
-#define AIO__LC_END(f) return aio__bad_resume(aio__t, (f), __FILE__, __LINE__);
+#define AIO__LC_END(f) return aio__bad_resume(aio__t, (f), AIO__FILE, __LINE__);
 #define AIO__LC_OFF(l) (__extension__ ((uint32_t)(int32_t)((char *)&&l - (char *)&&aio__lc_base)))
 #define AIO__LC_YIELD2(f, l) \
     do { (f)->pc = AIO__LC_OFF(l); AIO__DBG_SUSPEND_SITE(); return AIO__SUSPENDED; l:; } while (0)
@@ -552,7 +593,7 @@ struct aio_loop {
  * positive value).  Records file:line for a negative result, which a task
  * group reports for a failed child.
  */
-#define AIO_RETURN(rc) return aio__finish(aio__f, (rc), __FILE__, __LINE__)
+#define AIO_RETURN(rc) return aio__finish(aio__f, (rc), AIO__FILE, __LINE__)
 
 /**
  * Awaits a sub-coroutine: `fn` runs over `child` (a frame struct whose first
@@ -724,7 +765,7 @@ AIO_API aio_loop *aio_task_loop(const aio_task *t);
  * group is not open (spawning while the group is being waited is allowed),
  * AIO_EBUSY if `child` is still in use, AIO_EINVAL for NULL arguments.
  */
-#define aio_spawn(g, child, fn, frame) aio_spawn_at((g), (child), (fn), (frame), __FILE__, __LINE__)
+#define aio_spawn(g, child, fn, frame) aio_spawn_at((g), (child), (fn), (frame), AIO__FILE, __LINE__)
 AIO_API int aio_spawn_at(aio_group *g, aio_task *child, aio_fn fn, void *frame, const char *file, int line);
 
 /**
@@ -1378,6 +1419,10 @@ extern "C" {
 
 AIO_IMPL const char *aio_strerror(int code)
 {
+#ifdef AIO_NO_STRINGS
+    (void)code;
+    return "";
+#else
     switch (code) {
     case AIO_OK: return "success";
     case AIO_ECANCELED: return "cancelled";
@@ -1400,6 +1445,7 @@ AIO_IMPL const char *aio_strerror(int code)
         return strerror(-code);
 #endif
     return "unknown error";
+#endif
 }
 
 /* ---- panics ------------------------------------------------------------ */
@@ -1613,6 +1659,7 @@ AIO_IMPL aio_loop *aio_task_loop(const aio_task *t)
     return aio__loop_of_group(t->group);
 }
 
+#ifndef AIO_NO_SHUFFLE
 static uint64_t aio__rand(aio_loop *L)
 {
     /* xorshift64* */
@@ -1623,6 +1670,7 @@ static uint64_t aio__rand(aio_loop *L)
     L->rng = x;
     return x * 0x2545F4914F6CDD1DULL;
 }
+#endif
 
 static void aio__enqueue(aio_loop *L, aio_task *t)
 {
@@ -1636,6 +1684,13 @@ static void aio__enqueue(aio_loop *L, aio_task *t)
     L->nready++;
 }
 
+#ifdef AIO_NO_SHUFFLE
+static void aio__perturb(aio_loop *L, uint32_t n)
+{
+    (void)L;
+    (void)n;
+}
+#else
 /* Seeded perturbation: splits the batch of n runnable tasks into two lists by
  * coin flips and concatenates them in a random order. */
 static void aio__perturb(aio_loop *L, uint32_t n)
@@ -1671,6 +1726,7 @@ static void aio__perturb(aio_loop *L, uint32_t n)
     if (!rest)
         L->run_tail = at;
 }
+#endif
 
 static void aio__task_finish(aio_loop *L, aio_task *t, int rc);
 
@@ -1729,8 +1785,8 @@ AIO_IMPL uint32_t aio_loop_step(aio_loop *L)
         aio__step_task(L, t);
     }
     L->current = NULL;
-    L->turns++;
-    L->steps += n;
+    AIO__STAT(L->turns++);
+    AIO__STAT(L->steps += n);
     return n;
 }
 
@@ -1971,7 +2027,7 @@ AIO_IMPL int aio_scope_enter(aio_task *t, aio_scope *s, aio_time deadline)
     } else if (deadline != AIO_TIME_INF) {
         if (deadline <= aio__now(L)) {
             s->tm.deadline = deadline;
-            aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, "deadline");
+            aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, AIO__REASON("deadline"));
         } else {
             aio__tm_insert(L, &s->tm, deadline);
         }
@@ -2089,7 +2145,7 @@ AIO_IMPL void aio_scope_set_deadline(aio_scope *s, aio_time deadline)
     if (s->flags & AIO_SCOPE_CANCEL_CALLED || deadline == AIO_TIME_INF)
         return;
     if (deadline <= aio__now(L))
-        aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, "deadline");
+        aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, AIO__REASON("deadline"));
     else
         aio__tm_insert(L, &s->tm, deadline);
 }
@@ -2156,7 +2212,7 @@ static void aio__fire_timers(aio_loop *L)
         }
         case AIO__TM_SCOPE: {
             aio_scope *s = (aio_scope *)(void *)tm;
-            aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, "deadline");
+            aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, AIO__REASON("deadline"));
             break;
         }
         case AIO__TM_CALL: {
@@ -2570,13 +2626,13 @@ static void aio__task_finish(aio_loop *L, aio_task *t, int rc)
         g->failed_tail = t;
         aio__group_record(g, rc, t->top->wait.file, line);
         if (g->mode == AIO_GROUP_FAIL_FAST)
-            aio__scope_cancel(L, &g->scope, AIO_CANCEL_GROUP, "a child failed");
+            aio__scope_cancel(L, &g->scope, AIO_CANCEL_GROUP, AIO__REASON("a child failed"));
     } else {
         t->state = AIO_TASK_DONE;
     }
     if (g->mode == AIO_GROUP_FIRST_DONE && !g->winner) {
         g->winner = t;
-        aio__scope_cancel(L, &g->scope, AIO_CANCEL_RACE, "first child finished");
+        aio__scope_cancel(L, &g->scope, AIO_CANCEL_RACE, AIO__REASON("first child finished"));
     }
     /* Wake the tasks joining this one. */
     if (g->joiners.head) {
@@ -2699,7 +2755,7 @@ AIO_IMPL int aio__group_wait_begin(aio_task *t, aio_group *g, int body_rc)
         g->saw_cancel = 1;
     else if (body_rc < 0) {
         aio__group_record(g, body_rc, NULL, 0);
-        aio__scope_cancel(L, &g->scope, AIO_CANCEL_GROUP, "the group body failed");
+        aio__scope_cancel(L, &g->scope, AIO_CANCEL_GROUP, AIO__REASON("the group body failed"));
     }
     g->state = AIO_GROUP_JOINING;
     if (g->live == 0 && g->pending_starts == 0) {
@@ -3331,7 +3387,7 @@ static int aio__reactor_wait(aio_loop *L, aio_time timeout)
 #else
     /* No OS: the idle hook is the wait (e.g. WFI; an interrupt ends it). */
     if (timeout != 0 && !aio__flag_load(&R->wake_pending)) {
-        R->polls++;
+        AIO__STAT(R->polls++);
         if (L->cfg.idle) {
             L->cfg.idle(L->cfg.idle_ctx, timeout == AIO_TIME_INF ? AIO_TIME_INF : aio__after(L, timeout));
         } else {
@@ -3600,7 +3656,7 @@ AIO_IMPL int aio_run(aio_loop *L, aio_task *main, aio_fn fn, void *frame)
              * runs and the tasks finish; the result is still AIO_EDEADLK. */
             if (!deadlocked) {
                 deadlocked = 1;
-                aio__scope_cancel(L, &L->root.scope, AIO_CANCEL_DEADLOCK, "deadlock");
+                aio__scope_cancel(L, &L->root.scope, AIO_CANCEL_DEADLOCK, AIO__REASON("deadlock"));
             }
             if (L->nready == 0)
                 return AIO_EDEADLK;
@@ -3624,6 +3680,8 @@ AIO_IMPL int aio_run(aio_loop *L, aio_task *main, aio_fn fn, void *frame)
 }
 
 /* ---- dump -------------------------------------------------------------- */
+
+#ifndef AIO_NO_STRINGS
 
 static void aio__put(void (*out)(void *, const char *), void *ctx, const char *s)
 {
@@ -3766,8 +3824,15 @@ static void aio__dump_task(const aio_loop *L, const aio_task *t, int depth, void
     }
 }
 
+#endif /* AIO_NO_STRINGS */
+
 AIO_IMPL void aio_dump(const aio_loop *L, void (*out)(void *, const char *), void *ctx)
 {
+#ifdef AIO_NO_STRINGS
+    (void)L;
+    (void)out;
+    (void)ctx;
+#else
     out(ctx, "loop now=");
     aio__put_num(out, ctx, (long long)L->now);
     out(ctx, "ns ready=");
@@ -3776,6 +3841,7 @@ AIO_IMPL void aio_dump(const aio_loop *L, void (*out)(void *, const char *), voi
     aio__put_num(out, ctx, L->nheap);
     out(ctx, "\n");
     aio__dump_group(L, &L->root, 0, out, ctx);
+#endif
 }
 
 AIO_IMPL void aio_loop_stats(const aio_loop *L, aio_stats *st)

@@ -872,6 +872,7 @@ AIO_IMPL void aio_barrier_reset(aio_barrier *b)
 
 /* ---- dump -------------------------------------------------------------- */
 
+#ifndef AIO_NO_STRINGS
 static void aio__sync_put_hex(void (*out)(void *, const char *), void *ctx, const void *p)
 {
     char buf[2 + 2 * sizeof(uintptr_t) + 1];
@@ -898,8 +899,15 @@ static void aio__sync_put_task(void (*out)(void *, const char *), void *ctx, con
 #endif
 }
 
+#endif /* AIO_NO_STRINGS */
+
 AIO_IMPL void aio_waiters_dump(const aio_lot *lot, void (*out)(void *, const char *), void *ctx)
 {
+#ifdef AIO_NO_STRINGS
+    (void)lot;
+    (void)out;
+    (void)ctx;
+#else
     const aio_task *t;
     out(ctx, "waiters:");
     if (!lot->head)
@@ -909,10 +917,16 @@ AIO_IMPL void aio_waiters_dump(const aio_lot *lot, void (*out)(void *, const cha
         aio__sync_put_task(out, ctx, t);
     }
     out(ctx, "\n");
+#endif
 }
 
 AIO_IMPL void aio_lock_dump(const aio_lock *l, void (*out)(void *, const char *), void *ctx)
 {
+#ifdef AIO_NO_STRINGS
+    (void)l;
+    (void)out;
+    (void)ctx;
+#else
     out(ctx, "lock ");
     aio__sync_put_hex(out, ctx, l);
     if (l->broken)
@@ -924,6 +938,7 @@ AIO_IMPL void aio_lock_dump(const aio_lock *l, void (*out)(void *, const char *)
         out(ctx, " free");
     out(ctx, " ");
     aio_waiters_dump(&l->waiters, out, ctx);
+#endif
 }
 
 /* ---- interrupt-safe signals ---------------------------------------------- */
