@@ -51,8 +51,10 @@ $(BUILD)/examples/%: examples/%.c $(HEADERS)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
 
 # Check scripts run with the suite: every public name is in docs/API.md;
-# every assertion message of the headers is tested by tests/test_misuse.c.
-TEST_SCRIPTS ?= tests/check_api_docs.sh tests/check_misuse_coverage.sh
+# every assertion message of the headers is tested by tests/test_misuse.c;
+# the Arduino and PlatformIO manifests are valid, name files that exist, and
+# their example builds and runs (tests/check_manifests.sh).
+TEST_SCRIPTS ?= tests/check_api_docs.sh tests/check_misuse_coverage.sh tests/check_manifests.sh
 
 test: $(TEST_BIN)
 	@sh tests/run.sh $(TEST_BIN) $(TEST_SCRIPTS)
