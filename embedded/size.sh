@@ -9,7 +9,9 @@
 #     timeout, an interrupt-set event) on Cortex-M3 and ATmega328P;
 #  3. sizeof of the main objects on 8-, 32- and 64-bit targets (read from
 #     embedded/sizes.c objects with nm -S), as a markdown table;
-#  4. the footprint goals, each marked met or missed.
+#  4. the stack fw_size.c uses, measured under qemu and simavr
+#     (embedded/stack.c paints the free RAM and reads the high-water mark);
+#  5. the footprint goals, each marked met or missed.
 set -u
 B=${1:-build/size}
 mkdir -p "$B"
@@ -57,6 +59,44 @@ echo "avr-libc's startup and 64-bit arithmetic helpers (AVR).  lean = -DAIO_LEAN
 echo "lean-static adds -DAIO_STATIC, which lets the compiler inline the library into"
 echo "the program (so aio_* code is then mostly counted in the callers)."
 echo
+# Stack: fw_size.c run under emulation behind embedded/stack.c, which
+# paints the free RAM and reports the high-water mark.
+echo "## Stack use of the minimal firmware (measured: painted RAM, run under emulation)"
+echo
+echo "| target, profile | static RAM (data+bss) | stack, measured |"
+echo "|---|---|---|"
+QEMU="qemu-system-arm -M mps2-an385 -cpu cortex-m3 -icount shift=4 -display none -serial none -monitor none"
+QEMU="$QEMU -chardev stdio,id=shcon -semihosting-config enable=on,target=native,chardev=shcon"
+stack_of() { sed -n 's/^stack: \([0-9]*\) bytes$/\1/p' | tail -n 1; }
+if command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm >/dev/null; then
+    for prof in default lean-static; do
+        case $prof in default) d="" ;; lean-static) d=$LEAN_STATIC ;; esac
+        $ARMCC $FLAGS $d -DFW_SIZE_RUN -Dmain=measured_main -c embedded/fw_size.c -o "$B/fw_run_cm3.o" || exit 1
+        $ARMCC $FLAGS $ARMLD embedded/stack.c "$B/fw_run_cm3.o" -lgcc -o "$B/fw_stack_cm3_$prof.elf" || exit 1
+        st=$(timeout 60 $QEMU -kernel "$B/fw_stack_cm3_$prof.elf" </dev/null | stack_of)
+        set -- $(field arm-none-eabi-size "$B/fw_stack_cm3_$prof.elf")
+        echo "| Cortex-M3, $prof | $2 | ${st:-run failed} |"
+    done
+fi
+if command -v avr-gcc >/dev/null && [ -f /usr/include/simavr/sim_avr.h ]; then
+    gcc -O2 -I/usr/include/simavr embedded/avr/run.c -lsimavr -o "$B/avr_run" || exit 1
+    avr-gcc -mmcu=atmega2560 -Os -c embedded/avr/plat.c -o "$B/avr_plat.o" || exit 1
+    for prof in default lean-static; do
+        case $prof in default) d="" ;; lean-static) d=$LEAN_STATIC ;; esac
+        avr-gcc -mmcu=atmega2560 $FLAGS $d -Dmain=measured_main -c embedded/fw_size.c -o "$B/fw_run_avr.o" || exit 1
+        avr-gcc -mmcu=atmega2560 $FLAGS -c embedded/stack.c -o "$B/stack_avr.o" || exit 1
+        avr-gcc -mmcu=atmega2560 -Wl,--gc-sections "$B/avr_plat.o" "$B/stack_avr.o" "$B/fw_run_avr.o" \
+            -o "$B/fw_stack_avr_$prof.elf" || exit 1
+        st=$(timeout 60 "$B/avr_run" -m atmega2560 "$B/fw_stack_avr_$prof.elf" 2>/dev/null | stack_of)
+        set -- $(field avr-size "$B/fw_stack_avr_$prof.elf")
+        echo "| AVR ATmega2560, $prof | $2 | ${st:-run failed} |"
+    done
+fi
+echo
+echo "The static RAM here includes the stack wrapper's few bytes; the stack figure"
+echo "is everything the program used below the wrapper's frame."
+echo
+
 echo "## Blink (embedded/blink.c: three coroutines, a group, a timeout scope, an interrupt-set event)"
 echo
 echo "| target, profile | flash (text+data) | RAM (data+bss) | aio_* code |"
