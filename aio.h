@@ -379,7 +379,11 @@ typedef struct aio_config {
     /**
      * Idle hook (no-OS builds, or hosted builds that want their own wait):
      * called with the next deadline (AIO_TIME_INF if none) when no task is
-     * runnable.  It may return early (an interrupt); e.g. WFI.
+     * runnable.  It may return early (an interrupt); e.g. WFI.  A wake-up
+     * (aio_loop_post, an interrupt-safe signal) can land after the loop's
+     * own check and before the sleep: mask interrupts, sleep only if
+     * aio_loop_wake_pending() is 0, then unmask (cpsid i; check; wfi;
+     * cpsie i on Cortex-M; cli; check; sei; sleep on AVR).
      */
     void (*idle)(void *ctx, aio_time deadline);
     void *idle_ctx;
