@@ -57,8 +57,11 @@ $(BUILD)/examples/%: examples/%.c $(HEADERS)
 # Check scripts run with the suite: every public name is in docs/API.md;
 # every assertion message of the headers is tested by tests/test_misuse.c;
 # every header builds alone, first or after <stdio.h>, in C99, C11 and gnu11, with
-# and without the implementation; files that disagree on AIO_DEBUG fail to link.
-TEST_SCRIPTS ?= tests/check_api_docs.sh tests/check_misuse_coverage.sh tests/check_headers.sh tests/check_build_mix.sh
+# and without the implementation; files that disagree on AIO_DEBUG fail to link;
+# the Arduino and PlatformIO manifests are valid, name files that exist, and
+# their example builds and runs (tests/check_manifests.sh).
+TEST_SCRIPTS ?= tests/check_api_docs.sh tests/check_misuse_coverage.sh tests/check_headers.sh tests/check_build_mix.sh \
+    tests/check_manifests.sh
 
 test: $(TEST_BIN)
 	@sh tests/run.sh $(TEST_BIN) $(TEST_SCRIPTS)
@@ -69,7 +72,7 @@ test-sanitize:
 
 # The threaded parts under ThreadSanitizer.
 test-tsan:
-	$(MAKE) test BUILD=build/$(CCNAME)-tsan SAN=-fsanitize=thread TEST_SRC="$(wildcard tests/test_thread.c tests/test_portal.c tests/test_reactor*.c)"
+	$(MAKE) test BUILD=build/$(CCNAME)-tsan SAN=-fsanitize=thread TEST_SRC="$(wildcard tests/test_thread.c tests/test_portal.c tests/test_reactor*.c tests/test_isr.c)"
 
 test-release:
 	$(MAKE) test BUILD=build/$(CCNAME)-rel OPT="-O2" DEFS=""

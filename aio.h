@@ -53,6 +53,48 @@
 #define AIO__HOSTED 0
 #endif
 
+/* Lean profile for release firmware: AIO_LEAN turns on every AIO_NO_* option
+ * below; each can also be set alone.
+ *   AIO_NO_SHUFFLE  no run-order perturbation: cfg.seed is ignored.
+ *   AIO_NO_STRINGS  no message or dump text: aio_strerror returns "",
+ *                   aio_dump, aio_waiters_dump and aio_lock_dump print nothing,
+ *                   and the library's own cancels give a NULL reason.
+ *   AIO_NO_SITES    no __FILE__ strings: aio_spawn and AIO_RETURN record a
+ *                   NULL file (aio_task_error_site and aio_frame_error_site
+ *                   then give NULL; the line is kept).
+ *   AIO_NO_STATS    the loop's step and poll counters stay 0 (turns are
+ *                   still counted: the cached time goes stale by them).
+ * With -ffunction-sections -fdata-sections -Wl,--gc-sections. */
+#ifdef AIO_LEAN
+#ifndef AIO_NO_SHUFFLE
+#define AIO_NO_SHUFFLE
+#endif
+#ifndef AIO_NO_STRINGS
+#define AIO_NO_STRINGS
+#endif
+#ifndef AIO_NO_SITES
+#define AIO_NO_SITES
+#endif
+#ifndef AIO_NO_STATS
+#define AIO_NO_STATS
+#endif
+#endif
+#ifdef AIO_NO_SITES
+#define AIO__FILE ((const char *)0)
+#else
+#define AIO__FILE __FILE__
+#endif
+#ifdef AIO_NO_STRINGS
+#define AIO__REASON(text) ((const char *)0) /* the library's own cancel reasons */
+#else
+#define AIO__REASON(text) (text)
+#endif
+#ifdef AIO_NO_STATS
+#define AIO__STAT(stmt) ((void)0)
+#else
+#define AIO__STAT(stmt) ((void)(stmt))
+#endif
+
 #ifdef AIO_STATIC
 #define AIO_API static AIO__UNUSED /* a program need not call every function */
 #else
@@ -344,7 +386,11 @@ typedef struct aio_config {
     /**
      * Idle hook (no-OS builds, or hosted builds that want their own wait):
      * called with the next deadline (AIO_TIME_INF if none) when no task is
-     * runnable.  It may return early (an interrupt); e.g. WFI.
+     * runnable.  It may return early (an interrupt); e.g. WFI.  A wake-up
+     * (aio_loop_post, an interrupt-safe signal) can land after the loop's
+     * own check and before the sleep: mask interrupts, sleep only if
+     * aio_loop_wake_pending() is 0, then unmask (cpsid i; check; wfi;
+     * cpsie i on Cortex-M; cli; check; sei; sleep on AVR).
      */
     void (*idle)(void *ctx, aio_time deadline);
     void *idle_ctx;
@@ -491,7 +537,7 @@ struct aio_loop {
 
 #ifndef AIO_USE_LABELS
 #define AIO__LC_BEGIN(f) switch ((f)->pc) { case 0:
-#define AIO__LC_END(f) default: return aio__bad_resume(aio__t, (f), __FILE__, __LINE__); }
+#define AIO__LC_END(f) default: return aio__bad_resume(aio__t, (f), AIO__FILE, __LINE__); }
 /* Store the id, return SUSPENDED; resume right after. */
 #define AIO__LC_YIELD(f, id) AIO__LC_SUSPEND(f, id, AIO__SUSPENDED)
 #define AIO__LC_SUSPEND(f, id, ret) \
@@ -505,7 +551,7 @@ struct aio_loop {
     _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"") \
     if ((f)->pc) { goto *(void *)(__extension__ ((char *)&&aio__lc_base + (int32_t)(f)->pc)); } \
     _Pragma("GCC diagnostic pop") aio__lc_base:
-#define AIO__LC_END(f) return aio__bad_resume(aio__t, (f), __FILE__, __LINE__);
+#define AIO__LC_END(f) return aio__bad_resume(aio__t, (f), AIO__FILE, __LINE__);
 #define AIO__LC_OFF(l) (__extension__ ((uint32_t)(int32_t)((char *)&&l - (char *)&&aio__lc_base)))
 #define AIO__LC_SUSPEND2(f, l, ret) \
     do { (f)->pc = AIO__LC_OFF(l); AIO__DBG_SUSPEND_SITE(); return (ret); l:; } while (0)
@@ -577,7 +623,7 @@ struct aio_loop {
  * positive value).  Records file:line for a negative result, which a task
  * group reports for a failed child.
  */
-#define AIO_RETURN(rc) return aio__finish(aio__f, (rc), __FILE__, __LINE__)
+#define AIO_RETURN(rc) return aio__finish(aio__f, (rc), AIO__FILE, __LINE__)
 
 /**
  * Awaits a sub-coroutine: `fn` runs over `child` (a frame struct whose first
@@ -766,7 +812,7 @@ AIO_API aio_loop *aio_task_loop(const aio_task *t);
  * group is not open (spawning while the group is being waited is allowed),
  * AIO_EBUSY if `child` is still in use, AIO_EINVAL for NULL arguments.
  */
-#define aio_spawn(g, child, fn, frame) aio_spawn_at((g), (child), (fn), (frame), __FILE__, __LINE__)
+#define aio_spawn(g, child, fn, frame) aio_spawn_at((g), (child), (fn), (frame), AIO__FILE, __LINE__)
 AIO_API int aio_spawn_at(aio_group *g, aio_task *child, aio_fn fn, void *frame, const char *file, int line);
 
 /**
@@ -1188,23 +1234,59 @@ AIO_API int aio_loop_wake_enable(aio_loop *loop);
  */
 AIO_API void aio_loop_wake(aio_loop *loop);
 
-/** A callback posted to a loop from another thread; owned by the poster until it has run. */
+/**
+ * A callback posted to a loop from another thread or an interrupt; owned by
+ * the poster.  Zero-initialise it before its first post (static nodes are):
+ * `queued` is nonzero from a successful aio_loop_post until the loop takes
+ * the node to run its callback.
+ */
 struct aio_post {
     aio_post *next;
     void (*cb)(aio_loop *loop, void *arg);
     void *arg;
+    int queued; /* set by aio_loop_post, cleared by the loop just before cb runs; atomic */
 };
 
 /**
  * asyncio loop.call_soon_threadsafe / trio TrioToken.run_sync_soon: runs
  * cb(loop, arg) on the loop's thread, from its next turn's poll, in the order
- * posts were made.  Safe from any thread (multi-producer, lock-free push) and
- * from a signal handler; `node` must stay untouched until cb has been called
- * (it may be reused from inside cb).  The loop must have called
- * aio_loop_wake_enable.  Returns 0, or AIO_EINVAL (not armed, or no atomic
- * operations on this compiler).
+ * posts were made.  Safe from any thread (multi-producer, lock-free push),
+ * from a signal handler and from an interrupt handler.  The loop must have
+ * called aio_loop_wake_enable.
+ *
+ * Posting a node that is still queued is harmless: the call is merged into
+ * the pending post (its callback runs once, with the cb and arg of the post
+ * that queued it), changes nothing and returns AIO_EBUSY.  The node is free
+ * again as soon as the loop takes it, just before cb runs, so cb (or an
+ * interrupt while cb runs) may post it again; aio_post_pending tells whether
+ * it is still queued.  So a bouncing button or two interrupts in one loop
+ * turn cost one callback, never a corrupted list.
+ *
+ * Returns 0 (queued), AIO_EBUSY (already queued: merged), or AIO_EINVAL
+ * (NULL argument, wake path not armed, or no atomic operations on this
+ * compiler).
  */
 AIO_API int aio_loop_post(aio_loop *loop, aio_post *node, void (*cb)(aio_loop *loop, void *arg), void *arg);
+
+/**
+ * Nonzero while `node` is queued: posted, and its callback not yet started.
+ * Safe from any thread and from an interrupt handler (one atomic load).
+ */
+AIO_API int aio_post_pending(aio_post *node);
+
+/**
+ * Nonzero when a wake (aio_loop_wake, aio_loop_post, or an interrupt-safe
+ * signal of aio_sync.h) has arrived that the loop has not yet consumed.  For
+ * an idle hook that must not sleep through a wake-up: mask interrupts, call
+ * this, and sleep only if it returns 0, unmasking in the same instruction
+ * sequence that sleeps (Cortex-M: cpsid i; check; wfi; cpsie i.  AVR: cli;
+ * check; sei; sleep, since the instruction after sei runs before any
+ * interrupt).  A wake that lands after the check leaves its interrupt
+ * pending, which ends the sleep at once.  Safe with interrupts masked, from
+ * any thread and from an interrupt handler (one atomic load, or a nested
+ * save/restore of the interrupt mask on parts without atomics).
+ */
+AIO_API int aio_loop_wake_pending(aio_loop *loop);
 
 /**
  * Closes the loop's OS descriptors (backend, wake path).  Only closes: it is
@@ -1475,6 +1557,10 @@ extern "C" {
 
 AIO_IMPL const char *aio_strerror(int code)
 {
+#ifdef AIO_NO_STRINGS
+    (void)code;
+    return "";
+#else
     switch (code) {
     case AIO_OK: return "success";
     case AIO_ECANCELED: return "cancelled";
@@ -1497,6 +1583,7 @@ AIO_IMPL const char *aio_strerror(int code)
         return strerror(-code);
 #endif
     return "unknown error";
+#endif
 }
 
 /* ---- panics ------------------------------------------------------------ */
@@ -1715,6 +1802,7 @@ AIO_IMPL aio_loop *aio_task_loop(const aio_task *t)
     return aio__loop_of_group(t->group);
 }
 
+#ifndef AIO_NO_SHUFFLE
 static uint64_t aio__rand(aio_loop *L)
 {
     /* xorshift64* */
@@ -1725,6 +1813,7 @@ static uint64_t aio__rand(aio_loop *L)
     L->rng = x;
     return x * 0x2545F4914F6CDD1DULL;
 }
+#endif
 
 /* Appends t to the run queue.  The last task's link is left as it is: the
  * step that takes the queue terminates it. */
@@ -1736,6 +1825,13 @@ static void aio__enqueue(aio_loop *L, aio_task *t)
     L->nready++;
 }
 
+#ifdef AIO_NO_SHUFFLE
+static void aio__perturb(aio_loop *L, uint32_t n)
+{
+    (void)L;
+    (void)n;
+}
+#else
 /* Seeded perturbation: splits the batch of n runnable tasks into two lists by
  * coin flips and concatenates them in a random order. */
 static void aio__perturb(aio_loop *L, uint32_t n)
@@ -1771,6 +1867,7 @@ static void aio__perturb(aio_loop *L, uint32_t n)
     if (!rest)
         L->run_tailp = &at->u.q.next;
 }
+#endif
 
 static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc);
 static AIO__NOINLINE void aio__instr_exited(aio_loop *L, aio_task *t, int rc);
@@ -1840,8 +1937,10 @@ AIO_IMPL uint32_t aio_loop_step(aio_loop *L)
     if (!n)
         return 0;
     *L->run_tailp = NULL;
+#ifndef AIO_NO_SHUFFLE
     if (AIO__UNLIKELY(L->cfg.seed != 0))
         aio__perturb(L, n);
+#endif
     /* The batch is the queue as it stands: detached whole, so a task that
      * becomes runnable while it runs goes to the next turn, and taking a
      * task off the batch is one load. */
@@ -1849,7 +1948,7 @@ AIO_IMPL uint32_t aio_loop_step(aio_loop *L)
     L->run_head = NULL;
     L->run_tailp = &L->run_head;
     L->nready = 0;
-    L->steps += n;
+    AIO__STAT(L->steps += n);
     L->batch = n; /* kept in the loop, not in a register across the steps */
     if (AIO__UNLIKELY(L->watched)) {
         aio__run_watched(L, t);
@@ -2101,7 +2200,7 @@ AIO_IMPL int aio_scope_enter(aio_task *t, aio_scope *s, aio_time deadline)
     } else if (deadline != AIO_TIME_INF) {
         if (deadline <= aio__now(L)) {
             s->tm.deadline = deadline;
-            aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, "deadline");
+            aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, AIO__REASON("deadline"));
         } else {
             aio__tm_insert(L, &s->tm, deadline);
         }
@@ -2223,7 +2322,7 @@ AIO_IMPL void aio_scope_set_deadline(aio_scope *s, aio_time deadline)
     if (s->flags & AIO_SCOPE_CANCEL_CALLED || deadline == AIO_TIME_INF)
         return;
     if (deadline <= aio__now(L))
-        aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, "deadline");
+        aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, AIO__REASON("deadline"));
     else
         aio__tm_insert(L, &s->tm, deadline);
 }
@@ -2296,7 +2395,7 @@ static AIO__NOINLINE void aio__fire_timers(aio_loop *L)
         }
         case AIO__TM_SCOPE: {
             aio_scope *s = (aio_scope *)(void *)tm;
-            aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, "deadline");
+            aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, AIO__REASON("deadline"));
             break;
         }
         case AIO__TM_CALL: {
@@ -2735,13 +2834,13 @@ static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
         g->failed_tail = t;
         aio__group_record(g, rc, t->top->wait.file, line);
         if (g->mode == AIO_GROUP_FAIL_FAST)
-            aio__scope_cancel(L, &g->scope, AIO_CANCEL_GROUP, "a child failed");
+            aio__scope_cancel(L, &g->scope, AIO_CANCEL_GROUP, AIO__REASON("a child failed"));
     } else {
         t->state = AIO_TASK_DONE;
     }
     if (g->mode == AIO_GROUP_FIRST_DONE && !g->winner) {
         g->winner = t;
-        aio__scope_cancel(L, &g->scope, AIO_CANCEL_RACE, "first child finished");
+        aio__scope_cancel(L, &g->scope, AIO_CANCEL_RACE, AIO__REASON("first child finished"));
     }
 joiners:
     /* Wake the tasks joining this one. */
@@ -2867,7 +2966,7 @@ AIO_IMPL int aio__group_wait_begin(aio_task *t, aio_group *g, int body_rc)
         g->saw_cancel = 1;
     else if (body_rc < 0) {
         aio__group_record(g, body_rc, NULL, 0);
-        aio__scope_cancel(L, &g->scope, AIO_CANCEL_GROUP, "the group body failed");
+        aio__scope_cancel(L, &g->scope, AIO_CANCEL_GROUP, AIO__REASON("the group body failed"));
     }
     g->state = AIO_GROUP_JOINING;
     if (g->live == 0 && g->pending_starts == 0) {
@@ -3032,6 +3131,25 @@ AIO__UNUSED static int aio__sc_xchg(int *p, int v) { return aio__flag_xchg(p, v)
 AIO__UNUSED static int aio__sc_load(int *p) { return aio__flag_load(p); }
 #endif
 
+/* Fetch-and-or / -and / -add and a load on one word, for the interrupt-safe
+ * signals of aio_sync.h (aio_flags, aio_notify): each returns the old value. */
+#if defined(AIO__IRQ)
+AIO__UNUSED static unsigned aio__u_or(unsigned *p, unsigned v) { unsigned o; AIO__IRQ((o = *p, *p = o | v)); return o; }
+AIO__UNUSED static unsigned aio__u_and(unsigned *p, unsigned v) { unsigned o; AIO__IRQ((o = *p, *p = o & v)); return o; }
+AIO__UNUSED static unsigned aio__u_add(unsigned *p, unsigned v) { unsigned o; AIO__IRQ((o = *p, *p = o + v)); return o; }
+AIO__UNUSED static unsigned aio__u_load(unsigned *p) { unsigned v; AIO__IRQ(v = *p); return v; }
+#elif AIO__HAVE_ATOMICS
+AIO__UNUSED static unsigned aio__u_or(unsigned *p, unsigned v) { return __atomic_fetch_or(p, v, __ATOMIC_ACQ_REL); }
+AIO__UNUSED static unsigned aio__u_and(unsigned *p, unsigned v) { return __atomic_fetch_and(p, v, __ATOMIC_ACQ_REL); }
+AIO__UNUSED static unsigned aio__u_add(unsigned *p, unsigned v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
+AIO__UNUSED static unsigned aio__u_load(unsigned *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+#else
+AIO__UNUSED static unsigned aio__u_or(unsigned *p, unsigned v) { unsigned o = *(volatile unsigned *)p; *(volatile unsigned *)p = o | v; return o; }
+AIO__UNUSED static unsigned aio__u_and(unsigned *p, unsigned v) { unsigned o = *(volatile unsigned *)p; *(volatile unsigned *)p = o & v; return o; }
+AIO__UNUSED static unsigned aio__u_add(unsigned *p, unsigned v) { unsigned o = *(volatile unsigned *)p; *(volatile unsigned *)p = o + v; return o; }
+AIO__UNUSED static unsigned aio__u_load(unsigned *p) { return *(volatile unsigned *)p; }
+#endif
+
 /* An fd wait is encoded in the parked frame's wait pointer: fd * 4 + direction. */
 AIO__UNUSED static int aio__fdw_fd(const aio_task *t) { return (int)((uintptr_t)t->top->wait.ptr >> 2); }
 AIO__UNUSED static unsigned aio__fdw_dir(const aio_task *t) { return (unsigned)((uintptr_t)t->top->wait.ptr & 3u); }
@@ -3077,8 +3195,13 @@ static AIO__NOINLINE void aio__run_posts(aio_loop *L)
         p = nx;
     }
     while (rev) {
-        aio_post *nx = rev->next; /* the node belongs to the poster again once cb runs */
-        rev->cb(L, rev->arg);
+        /* Read everything first: once `queued` is clear the node belongs to
+         * the poster again, and an interrupt may post it anew right away. */
+        aio_post *nx = rev->next;
+        void (*cb)(aio_loop *, void *) = rev->cb;
+        void *arg = rev->arg;
+        aio__flag_store(&rev->queued, 0);
+        cb(L, arg);
         rev = nx;
     }
 #else
@@ -3092,6 +3215,10 @@ AIO_IMPL int aio_loop_post(aio_loop *L, aio_post *node, void (*cb)(aio_loop *, v
     aio_post *old;
     if (!L || !node || !cb || !L->reactor.wake_armed)
         return AIO_EINVAL;
+    /* Claim the node: only the poster that flips `queued` from 0 links it,
+     * so a node is never on the list twice (which would make it a cycle). */
+    if (aio__flag_xchg(&node->queued, 1) != 0)
+        return AIO_EBUSY;
     node->cb = cb;
     node->arg = arg;
     old = aio__post_load(&L->reactor.posts);
@@ -3104,6 +3231,16 @@ AIO_IMPL int aio_loop_post(aio_loop *L, aio_post *node, void (*cb)(aio_loop *, v
     (void)L; (void)node; (void)cb; (void)arg;
     return AIO_EINVAL;
 #endif
+}
+
+AIO_IMPL int aio_post_pending(aio_post *node)
+{
+    return aio__flag_load(&node->queued) != 0;
+}
+
+AIO_IMPL int aio_loop_wake_pending(aio_loop *L)
+{
+    return aio__flag_load(&L->reactor.wake_pending) != 0;
 }
 
 #if AIO__BACKEND != AIO__BE_NONE
@@ -3474,7 +3611,7 @@ static int aio__reactor_wait(aio_loop *L, aio_time timeout)
 #else
     /* No OS: the idle hook is the wait (e.g. WFI; an interrupt ends it). */
     if (timeout != 0 && !aio__flag_load(&R->wake_pending)) {
-        R->polls++;
+        AIO__STAT(R->polls++);
         if (L->cfg.idle) {
             L->cfg.idle(L->cfg.idle_ctx, timeout == AIO_TIME_INF ? AIO_TIME_INF : aio__after(L, timeout));
         } else {
@@ -3752,7 +3889,7 @@ AIO_IMPL int aio_run(aio_loop *L, aio_task *main, aio_fn fn, void *frame)
              * runs and the tasks finish; the result is still AIO_EDEADLK. */
             if (!deadlocked) {
                 deadlocked = 1;
-                aio__scope_cancel(L, &L->root.scope, AIO_CANCEL_DEADLOCK, "deadlock");
+                aio__scope_cancel(L, &L->root.scope, AIO_CANCEL_DEADLOCK, AIO__REASON("deadlock"));
             }
             if (L->nready == 0)
                 return AIO_EDEADLK;
@@ -3776,6 +3913,8 @@ AIO_IMPL int aio_run(aio_loop *L, aio_task *main, aio_fn fn, void *frame)
 }
 
 /* ---- dump -------------------------------------------------------------- */
+
+#ifndef AIO_NO_STRINGS
 
 static void aio__put(void (*out)(void *, const char *), void *ctx, const char *s)
 {
@@ -3918,8 +4057,15 @@ static void aio__dump_task(const aio_loop *L, const aio_task *t, int depth, void
     }
 }
 
+#endif /* AIO_NO_STRINGS */
+
 AIO_IMPL void aio_dump(const aio_loop *L, void (*out)(void *, const char *), void *ctx)
 {
+#ifdef AIO_NO_STRINGS
+    (void)L;
+    (void)out;
+    (void)ctx;
+#else
     out(ctx, "loop now=");
     aio__put_num(out, ctx, (long long)L->now);
     out(ctx, "ns ready=");
@@ -3928,6 +4074,7 @@ AIO_IMPL void aio_dump(const aio_loop *L, void (*out)(void *, const char *), voi
     aio__put_num(out, ctx, L->nheap);
     out(ctx, "\n");
     aio__dump_group(L, &L->root, 0, out, ctx);
+#endif
 }
 
 AIO_IMPL void aio_loop_stats(const aio_loop *L, aio_stats *st)

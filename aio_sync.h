@@ -333,6 +333,94 @@ AIO_API void aio_barrier_reset(aio_barrier *b);
 #define aio_barrier_n_waiting(b) ((b)->waiters.len)
 
 /* ------------------------------------------------------------------------ */
+/* Interrupt-safe signals: event flags and counting notifications           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Two objects an interrupt handler or another thread signals directly,
+ * without a callback of its own (FreeRTOS's xEventGroupSetBitsFromISR and
+ * xTaskNotifyFromISR).  The signalling side changes one word atomically
+ * (lock-free atomics where the target has them, else with interrupts masked
+ * for a few instructions) and posts the object's own aio_post node, so a
+ * burst of signals before the loop looks costs one wake-up; the loop then
+ * completes the waits that are now satisfied, oldest waiter first.  A wait
+ * completes as soon as its condition holds, so a waiter that needs more
+ * than the others may be overtaken by later ones.  Call the init function on
+ * the loop's thread: it arms the loop's wake path (aio_loop_wake_enable).
+ */
+
+/** The flags an aio_flags word holds: bits 0..14 where int is 16 bits (AVR), 0..30 where it is 32. */
+#define AIO_FLAGS_MAX ((unsigned)INT_MAX)
+
+/**
+ * Event flags (FreeRTOS event group): a word of up to AIO_FLAGS_MAX bits
+ * that interrupts and threads set and tasks wait for, any or all of a mask.
+ * A completed wait consumes (clears) the bits it waited for.  Initialise
+ * with aio_flags_init.
+ */
+typedef struct aio_flags {
+    aio_lot waiters;
+    aio_loop *loop;
+    aio_post post;   /* the set's hand-off to the loop */
+    unsigned bits;   /* atomic */
+} aio_flags;
+
+/** Prepares `f` for `loop`: no bits set, no waiters; arms the loop's wake path.  Loop thread.  Returns 0 or -errno. */
+AIO_API int aio_flags_init(aio_flags *f, aio_loop *loop);
+/**
+ * Sets `bits` in `f` and wakes the tasks whose wait they complete (at the
+ * loop's next pass over its posts, the start of its next turn).  Safe from
+ * an interrupt handler, another thread and a task.  Returns 0, or
+ * AIO_EINVAL (bits outside AIO_FLAGS_MAX, or `f` not initialised).
+ */
+AIO_API int aio_flags_set(aio_flags *f, unsigned bits);
+/** Clears `bits` in `f`; returns the flags before.  Safe from anywhere. */
+AIO_API unsigned aio_flags_clear(aio_flags *f, unsigned bits);
+/** The flags set now.  Safe from anywhere. */
+AIO_API unsigned aio_flags_get(aio_flags *f);
+/**
+ * Waits until any of `bits` is set in `f`, then clears the ones of `bits`
+ * that are set.  rc = those bits (> 0), AIO_ECANCELED (nothing was
+ * cleared), or AIO_EINVAL (`bits` is 0 or outside AIO_FLAGS_MAX).  A
+ * schedule point when the bits are already set.
+ */
+#define AIO_FLAGS_WAIT_ANY(rc, f, bits) AIO_OP(rc, aio__flags_wait_begin(aio__t, (f), (bits), 0))
+/** As AIO_FLAGS_WAIT_ANY, but waits until every one of `bits` is set; rc = `bits`. */
+#define AIO_FLAGS_WAIT_ALL(rc, f, bits) AIO_OP(rc, aio__flags_wait_begin(aio__t, (f), (bits), 1))
+
+/**
+ * A counting notification (FreeRTOS's xTaskNotifyGiveFromISR with
+ * ulTaskNotifyTake): interrupts and threads give, a task waits until `n`
+ * gives have arrived and takes them.  Initialise with aio_notify_init.
+ */
+typedef struct aio_notify {
+    aio_lot waiters;
+    aio_loop *loop;
+    aio_post post;   /* the give's hand-off to the loop */
+    unsigned count;  /* gives not yet taken; atomic */
+} aio_notify;
+
+/** Prepares `n` for `loop`: count 0, no waiters; arms the loop's wake path.  Loop thread.  Returns 0 or -errno. */
+AIO_API int aio_notify_init(aio_notify *n, aio_loop *loop);
+/**
+ * Adds `k` to the count of `n` and wakes the tasks whose wait it completes
+ * (at the loop's next pass over its posts).  Safe from an interrupt handler,
+ * another thread and a task.  Returns 0, AIO_EOVERFLOW (the count would pass
+ * UINT_MAX: nothing added), or AIO_EINVAL (`n` not initialised).
+ */
+AIO_API int aio_notify_give(aio_notify *n, unsigned k);
+/** Gives not yet taken.  Safe from anywhere. */
+AIO_API unsigned aio_notify_count(aio_notify *n);
+/** Takes `k` gives if that many have arrived.  Never suspends; loop thread.  Returns 0 or AIO_EAGAIN. */
+AIO_API int aio_notify_try_take(aio_notify *n, unsigned k);
+/**
+ * Waits until `k` gives have arrived (k >= 1), and takes them.  rc = 0,
+ * AIO_ECANCELED (nothing taken), or AIO_EINVAL (k = 0).  A schedule point
+ * when they have already arrived.
+ */
+#define AIO_NOTIFY_WAIT(rc, n, k) AIO_OP(rc, aio__notify_wait_begin(aio__t, (n), (k)))
+
+/* ------------------------------------------------------------------------ */
 /* Debugging                                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -356,6 +444,8 @@ AIO_API int aio__sem_acquire_begin(aio_task *t, aio_sem *s);
 AIO_API int aio__limiter_acquire_begin(aio_task *t, aio_limiter *l, aio_borrow *b, const void *borrower);
 AIO_API int aio__waitgroup_wait_begin(aio_task *t, aio_waitgroup *wg);
 AIO_API int aio__barrier_wait_begin(aio_task *t, aio_barrier *b);
+AIO_API int aio__flags_wait_begin(aio_task *t, aio_flags *f, unsigned bits, int all);
+AIO_API int aio__notify_wait_begin(aio_task *t, aio_notify *n, unsigned k);
 
 #ifdef __cplusplus
 }
@@ -798,6 +888,7 @@ AIO_IMPL void aio_barrier_reset(aio_barrier *b)
 
 /* ---- dump -------------------------------------------------------------- */
 
+#ifndef AIO_NO_STRINGS
 static void aio__sync_put_hex(void (*out)(void *, const char *), void *ctx, const void *p)
 {
     char buf[2 + 2 * sizeof(uintptr_t) + 1];
@@ -824,8 +915,15 @@ static void aio__sync_put_task(void (*out)(void *, const char *), void *ctx, con
 #endif
 }
 
+#endif /* AIO_NO_STRINGS */
+
 AIO_IMPL void aio_waiters_dump(const aio_lot *lot, void (*out)(void *, const char *), void *ctx)
 {
+#ifdef AIO_NO_STRINGS
+    (void)lot;
+    (void)out;
+    (void)ctx;
+#else
     const aio_task *t;
     out(ctx, "waiters:");
     if (!lot->head)
@@ -835,10 +933,16 @@ AIO_IMPL void aio_waiters_dump(const aio_lot *lot, void (*out)(void *, const cha
         aio__sync_put_task(out, ctx, t);
     }
     out(ctx, "\n");
+#endif
 }
 
 AIO_IMPL void aio_lock_dump(const aio_lock *l, void (*out)(void *, const char *), void *ctx)
 {
+#ifdef AIO_NO_STRINGS
+    (void)l;
+    (void)out;
+    (void)ctx;
+#else
     out(ctx, "lock ");
     aio__sync_put_hex(out, ctx, l);
     if (l->broken)
@@ -850,6 +954,166 @@ AIO_IMPL void aio_lock_dump(const aio_lock *l, void (*out)(void *, const char *)
         out(ctx, " free");
     out(ctx, " ");
     aio_waiters_dump(&l->waiters, out, ctx);
+#endif
+}
+
+/* ---- interrupt-safe signals ---------------------------------------------- */
+
+/* A parked flags wait keeps its mask in the wait pointer, with "all" in the
+ * bit above AIO_FLAGS_MAX; a notify wait keeps its count there. */
+#define AIO__FLAGS_ALL (AIO_FLAGS_MAX + 1u)
+
+/* The waited-for bits of `f` a wait for `want` (AIO__FLAGS_ALL: every bit)
+ * would take now, or 0. */
+static unsigned aio__flags_hit(aio_flags *f, unsigned want)
+{
+    unsigned mask = want & AIO_FLAGS_MAX, hit = aio__u_load(&f->bits) & mask;
+    return (want & AIO__FLAGS_ALL) ? (hit == mask ? hit : 0u) : hit;
+}
+
+/* On the loop, after a set: completes the satisfied waits, oldest first. */
+static void aio__flags_cb(aio_loop *L, void *arg)
+{
+    aio_flags *f = (aio_flags *)arg;
+    aio_task *t = f->waiters.head;
+    (void)L;
+    while (t) {
+        aio_task *nx = t->u.q.next;
+        unsigned hit = aio__flags_hit(f, (unsigned)(uintptr_t)aio_task_wait_ptr(t));
+        if (hit) {
+            aio__u_and(&f->bits, ~hit);
+            aio_lot_remove(&f->waiters, t);
+            aio_reschedule(t, (int)hit);
+        }
+        t = nx;
+    }
+}
+
+AIO_IMPL int aio_flags_init(aio_flags *f, aio_loop *loop)
+{
+    f->waiters.head = f->waiters.tail = NULL;
+    f->waiters.len = 0;
+    f->post.next = NULL;
+    f->post.queued = 0;
+    f->bits = 0u;
+    f->loop = loop;
+    return aio_loop_wake_enable(loop);
+}
+
+AIO_IMPL int aio_flags_set(aio_flags *f, unsigned bits)
+{
+    int rc;
+    if ((bits & ~AIO_FLAGS_MAX) || !f->loop)
+        return AIO_EINVAL;
+    if (!bits)
+        return 0;
+    aio__u_or(&f->bits, bits);
+    rc = aio_loop_post(f->loop, &f->post, aio__flags_cb, f);
+    return rc == AIO_EBUSY ? 0 : rc; /* busy: the pending hand-off sees these bits too */
+}
+
+AIO_IMPL unsigned aio_flags_clear(aio_flags *f, unsigned bits)
+{
+    return aio__u_and(&f->bits, ~bits);
+}
+
+AIO_IMPL unsigned aio_flags_get(aio_flags *f)
+{
+    return aio__u_load(&f->bits);
+}
+
+AIO_IMPL int aio__flags_wait_begin(aio_task *t, aio_flags *f, unsigned bits, int all)
+{
+    unsigned want, hit;
+    int rc;
+    if (!bits || (bits & ~AIO_FLAGS_MAX))
+        return AIO_EINVAL;
+    rc = aio_check_cancel(t);
+    if (rc)
+        return rc;
+    want = bits | (all ? AIO__FLAGS_ALL : 0u);
+    hit = aio__flags_hit(f, want);
+    if (hit) {
+        aio__u_and(&f->bits, ~hit);
+        return aio__sync_done(t, (int)hit);
+    }
+    aio_task_wait_ptr(t) = (void *)(uintptr_t)want;
+    aio_park_lot(t, &f->waiters);
+    return AIO_PARKED;
+}
+
+/* On the loop, after a give: completes the waits the count now covers. */
+static void aio__notify_cb(aio_loop *L, void *arg)
+{
+    aio_notify *n = (aio_notify *)arg;
+    aio_task *t = n->waiters.head;
+    (void)L;
+    while (t) {
+        aio_task *nx = t->u.q.next;
+        unsigned k = (unsigned)(uintptr_t)aio_task_wait_ptr(t);
+        if (aio_notify_try_take(n, k) == 0) {
+            aio_lot_remove(&n->waiters, t);
+            aio_reschedule(t, 0);
+        }
+        t = nx;
+    }
+}
+
+AIO_IMPL int aio_notify_init(aio_notify *n, aio_loop *loop)
+{
+    n->waiters.head = n->waiters.tail = NULL;
+    n->waiters.len = 0;
+    n->post.next = NULL;
+    n->post.queued = 0;
+    n->count = 0u;
+    n->loop = loop;
+    return aio_loop_wake_enable(loop);
+}
+
+AIO_IMPL int aio_notify_give(aio_notify *n, unsigned k)
+{
+    int rc;
+    if (!n->loop)
+        return AIO_EINVAL;
+    if (!k)
+        return 0;
+    if (aio__u_add(&n->count, k) > UINT_MAX - k) {
+        /* Undone in the same modular arithmetic: a take that ran in
+         * between still leaves the count right. */
+        aio__u_add(&n->count, 0u - k);
+        return AIO_EOVERFLOW;
+    }
+    rc = aio_loop_post(n->loop, &n->post, aio__notify_cb, n);
+    return rc == AIO_EBUSY ? 0 : rc; /* busy: the pending hand-off sees this give too */
+}
+
+AIO_IMPL unsigned aio_notify_count(aio_notify *n)
+{
+    return aio__u_load(&n->count);
+}
+
+AIO_IMPL int aio_notify_try_take(aio_notify *n, unsigned k)
+{
+    /* Only the loop takes, and gives only add: a count seen >= k stays so. */
+    if (aio__u_load(&n->count) < k)
+        return AIO_EAGAIN;
+    aio__u_add(&n->count, 0u - k);
+    return 0;
+}
+
+AIO_IMPL int aio__notify_wait_begin(aio_task *t, aio_notify *n, unsigned k)
+{
+    int rc;
+    if (!k)
+        return AIO_EINVAL;
+    rc = aio_check_cancel(t);
+    if (rc)
+        return rc;
+    if (aio_notify_try_take(n, k) == 0)
+        return aio__sync_done(t, 0);
+    aio_task_wait_ptr(t) = (void *)(uintptr_t)k;
+    aio_park_lot(t, &n->waiters);
+    return AIO_PARKED;
 }
 
 #ifdef __cplusplus

@@ -3,7 +3,8 @@
 # with -ffreestanding -DAIO_NO_OS for each firmware target and runs it under
 # emulation: Cortex-M3 (qemu mps2-an385), Cortex-M0 (qemu microbit), RISC-V
 # rv32imac (qemu virt), AVR ATmega2560 (simavr), plus the same program as a
-# native freestanding object.  The exit status of each run is the test
+# native freestanding object (qemu with -icount: virtual time follows the
+# instruction count).  The exit status of each run is the test
 # program's (semihosting exit / simavr runner).  $EXTRA is added to the
 # compile flags (EXTRA=-DFORCE_FAIL must turn every target red).
 # Prints one line per target and the total "N passed, M failed".
@@ -13,7 +14,7 @@ mkdir -p "$B"
 WARN="-std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow"
 COMMON="-ffreestanding -DAIO_NO_OS -DAIO_DEBUG -I. -Itests/embedded ${EXTRA:-}"
 SRC=tests/embedded/test_embedded.c
-QEMU_SH="-display none -serial none -monitor none -chardev stdio,id=shcon -semihosting-config enable=on,target=native,chardev=shcon"
+QEMU_SH="-icount shift=4 -display none -serial none -monitor none -chardev stdio,id=shcon -semihosting-config enable=on,target=native,chardev=shcon"
 passed=0
 failed=0
 

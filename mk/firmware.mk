@@ -2,7 +2,11 @@
 # Cortex-M3 super-loop with a SysTick clock and an interrupt post) and runs
 # it under qemu-system-arm (mps2-an385, semihosting).  The run's exit status
 # is the program's; FW_EXTRA adds compile flags (FW_EXTRA=-DFORCE_FAIL must
-# turn it red).
+# turn it red).  Both runs use qemu's -icount: virtual time follows the
+# instruction count, so the timing checks do not depend on the host's load.
+#
+# make test-readme-firmware: the README's firmware program, extracted from
+# README.md, built for Cortex-M3 and run under qemu (embedded/readme_firmware.sh).
 
 FW_BUILD ?= build/firmware
 FW_CC ?= arm-none-eabi-gcc
@@ -10,10 +14,10 @@ FW_CFLAGS = -mcpu=cortex-m3 -mthumb -Os -ffreestanding -std=c99 -Wall -Wextra -W
 	-Wimplicit-fallthrough -ffunction-sections -fdata-sections -g -I. $(FW_EXTRA)
 FW_LDFLAGS = -nostdlib -T embedded/arm/cm3.ld -Wl,--gc-sections
 FW_SRC = examples/firmware/firmware.c embedded/arm/startup.c embedded/libc.c
-FW_QEMU = qemu-system-arm -M mps2-an385 -cpu cortex-m3 -display none -serial none -monitor none \
+FW_QEMU = qemu-system-arm -M mps2-an385 -cpu cortex-m3 -icount shift=4 -display none -serial none -monitor none \
 	-chardev stdio,id=shcon -semihosting-config enable=on,target=native,chardev=shcon
 
-.PHONY: test-firmware firmware-install
+.PHONY: test-firmware test-readme-firmware firmware-install
 
 firmware-install:
 	@command -v $(FW_CC) >/dev/null && command -v qemu-system-arm >/dev/null || sh embedded/install.sh embedded
@@ -23,3 +27,6 @@ test-firmware: firmware-install
 	$(FW_CC) $(FW_CFLAGS) $(FW_LDFLAGS) $(FW_SRC) -lgcc -o $(FW_BUILD)/firmware.elf
 	@arm-none-eabi-size $(FW_BUILD)/firmware.elf
 	timeout 60 $(FW_QEMU) -kernel $(FW_BUILD)/firmware.elf </dev/null
+
+test-readme-firmware: firmware-install
+	EXTRA="$(FW_EXTRA)" sh embedded/readme_firmware.sh build/readme-firmware

@@ -18,8 +18,11 @@
 #                        suite less TCC_SKIP / MUSL_SKIP there (with the
 #                        reasons); g++ (test-cxx).  -Werror throughout.
 #   make size            flash/RAM of a minimal firmware program on Cortex-M3
-#                        and AVR, and sizeof of the main objects on 8-, 32-
-#                        and 64-bit targets.
+#                        and AVR (default, AIO_LEAN, AIO_LEAN + AIO_STATIC),
+#                        of the blink benchmark (embedded/blink.c) on
+#                        Cortex-M3 and ATmega328P, sizeof of the main objects
+#                        on 8-, 32- and 64-bit targets, and the footprint
+#                        goals marked met or missed.
 #   make embedded-install  install every package the above need.
 
 .PHONY: test-embedded test-cross test-matrix size embedded-install

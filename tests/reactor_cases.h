@@ -846,6 +846,7 @@ TEST(a_post_from_another_thread_wakes_a_loop_with_every_task_parked)
     pthread_t th;
     reactor_loop_init(&L);
     memset(&f, 0, sizeof f);
+    memset(&ps, 0, sizeof ps);
     CHECK_EQ(aio_loop_post(&L, &ps.node, deliver, &f), AIO_EINVAL); /* not armed yet */
     CHECK_EQ(aio_loop_wake_enable(&L), 0);
     ps.loop = &L;

@@ -144,6 +144,7 @@ TEST(a_post_from_another_thread_wakes_the_loop_without_an_idle_hook)
     test_loop_init(&L);
     memset(&mt, 0, sizeof mt);
     memset(&f, 0, sizeof f);
+    memset(&ps, 0, sizeof ps);
     ps.f = &f;
     CHECK_EQ(aio_loop_wake_enable(&L), 0);
     CHECK_EQ(pthread_create(&th, NULL, poster, &ps), 0);

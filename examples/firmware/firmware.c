@@ -42,9 +42,7 @@ void SysTick_Handler(void);
 #define POSTS 5       /* how many the interrupt makes */
 
 /* Shared between the SysTick handler and the loop. */
-static volatile uint32_t ticks;       /* written by the handler only */
-static volatile int isr_posted;       /* the handler posted since the loop last looked */
-static volatile int post_busy;        /* the post node is queued (the handler may not reuse it) */
+static volatile uint32_t ticks; /* written by the handler only */
 static volatile int posts_made, posts_missed;
 static volatile uint32_t post_tick[POSTS];
 
@@ -64,23 +62,22 @@ static aio_time board_clock(void *ctx)
 static void on_isr_post(aio_loop *L, void *arg)
 {
     (void)L;
-    post_busy = 0; /* the node belongs to the handler again */
     aio_sem_release((aio_sem *)arg);
 }
 
+/* Posting a node that is still queued is harmless: the post is merged into
+ * the pending one and aio_loop_post returns AIO_EBUSY, so the handler needs
+ * no flag of its own to know whether the loop has drained it. */
 void SysTick_Handler(void)
 {
     uint32_t now = ++ticks;
     if (now % POST_EVERY == 0 && posts_made < POSTS) {
-        if (post_busy) {
-            posts_missed++; /* the loop did not drain the last one in time */
+        if (aio_loop_post(&loop, &post_node, on_isr_post, &isr_sem) != 0) {
+            posts_missed++; /* merged: the loop did not drain the last one in time */
             return;
         }
-        post_busy = 1;
         post_tick[posts_made] = now;
         posts_made++;
-        aio_loop_post(&loop, &post_node, on_isr_post, &isr_sem);
-        isr_posted = 1;
     }
 }
 
@@ -94,13 +91,13 @@ static void systick_start(void)
 static void systick_stop(void) { SYST_CSR = 0; }
 
 /* Sleeps until `deadline` (loop time) or until the handler posted.  The
- * check and the WFI run with interrupts masked, so a post that lands
- * between them is not slept through: WFI still wakes on the pending
- * interrupt, which is taken once they are unmasked again. */
+ * check (aio_loop_wake_pending) and the WFI run with interrupts masked, so a
+ * post that lands between them is not slept through: WFI still wakes on the
+ * pending interrupt, which is taken once they are unmasked again. */
 static void idle_until(aio_time deadline)
 {
     __asm__ volatile("cpsid i" ::: "memory");
-    while (!isr_posted && board_clock(NULL) < deadline) {
+    while (!aio_loop_wake_pending(&loop) && board_clock(NULL) < deadline) {
         __asm__ volatile("wfi" ::: "memory");
         sleeps++;
         __asm__ volatile("cpsie i\n\tisb\n\tcpsid i" ::: "memory");
@@ -239,7 +236,6 @@ int main(void)
     /* The super-loop.  aio_loop_poll(&loop, 0) is aio_loop_step preceded by
      * the callbacks interrupts posted; it never waits. */
     while (!aio_task_done(&main_task)) {
-        isr_posted = 0;
         aio_loop_poll(&loop, 0);
         turns++;
         if (!aio_task_done(&main_task))

@@ -484,6 +484,247 @@ ETEST(an_interrupt_wakes_a_task_through_the_post_path)
     ECHECK(b.idles >= 2);
 }
 
+/* A bouncing button: the "interrupt" (the idle hook) posts the same node
+ * three times in one go; the post is merged, the callback runs once, and the
+ * loop keeps running.  The callback posts the node again, as an interrupt
+ * arriving while it runs would (the node is free once the callback starts). */
+struct bounce {
+    aio_loop *L;
+    aio_time ticks;
+    aio_post post;
+    aio_event ev;
+    int rcs[3], runs, irqs, pending_in_cb, repost_rc;
+};
+
+static aio_time bounce_clock(void *ctx) { return ((struct bounce *)ctx)->ticks; }
+
+static void bounce_cb(aio_loop *L, void *arg)
+{
+    struct bounce *b = (struct bounce *)arg;
+    b->runs++;
+    b->pending_in_cb = aio_post_pending(&b->post);
+    if (b->runs == 1)
+        b->repost_rc = aio_loop_post(L, &b->post, bounce_cb, b);
+    else
+        aio_event_set(&b->ev);
+}
+
+static void bounce_idle(void *ctx, aio_time deadline)
+{
+    struct bounce *b = (struct bounce *)ctx;
+    int i;
+    (void)deadline;
+    b->ticks += AIO_MS(1);
+    if (b->irqs++ == 0)
+        for (i = 0; i < 3; i++)
+            b->rcs[i] = aio_loop_post(b->L, &b->post, bounce_cb, b);
+}
+
+struct bounce_frame { aio_frame hdr; struct bounce *b; int rc; };
+static int bounce_waiter(aio_task *t, void *p)
+{
+    struct bounce_frame *f = (struct bounce_frame *)p;
+    AIO_BEGIN(t, f);
+    AIO_EVENT_WAIT(f->rc, &f->b->ev);
+    AIO_END(0);
+}
+
+ETEST(posting_a_queued_node_is_merged_from_an_interrupt_and_the_loop_runs_on)
+{
+    aio_loop L;
+    aio_task t;
+    struct bounce_frame f;
+    struct bounce b;
+    aio_config cfg;
+    eh_zero(&t, sizeof t);
+    eh_zero(&f, sizeof f);
+    eh_zero(&b, sizeof b);
+    eh_zero(&cfg, sizeof cfg);
+    b.L = &L;
+    aio_event_init(&b.ev);
+    cfg.clock = bounce_clock;
+    cfg.clock_ctx = &b;
+    cfg.idle = bounce_idle;
+    cfg.idle_ctx = &b;
+    ECHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    ECHECK_EQ(aio_loop_wake_enable(&L), 0);
+    /* From the main context: twice in a row, then drained. */
+    ECHECK_EQ(aio_loop_post(&L, &b.post, bounce_cb, &b), 0);
+    ECHECK_EQ(aio_loop_post(&L, &b.post, bounce_cb, &b), AIO_EBUSY);
+    ECHECK(aio_post_pending(&b.post));
+    ECHECK(aio_loop_wake_pending(&L));
+    aio_loop_step(&L);
+    ECHECK_EQ(b.runs, 1);
+    ECHECK_EQ(b.repost_rc, 0); /* posted again from its own callback */
+    aio_loop_step(&L);
+    ECHECK_EQ(b.runs, 2);
+    ECHECK(!aio_post_pending(&b.post));
+    ECHECK(aio_event_is_set(&b.ev));
+    /* From the "interrupt", three times while queued. */
+    b.runs = 0;
+    aio_event_init(&b.ev);
+    f.b = &b;
+    ECHECK_EQ(aio_run(&L, &t, bounce_waiter, &f), 0);
+    ECHECK_EQ(f.rc, 0);
+    ECHECK_EQ(b.rcs[0], 0);
+    ECHECK_EQ(b.rcs[1], AIO_EBUSY);
+    ECHECK_EQ(b.rcs[2], AIO_EBUSY);
+    ECHECK_EQ(b.runs, 2); /* once for the three posts, once for the repost */
+    ECHECK_EQ(b.pending_in_cb, 0);
+    ECHECK(!aio_post_pending(&b.post));
+    ECHECK_EQ(b.irqs, 1);
+}
+
+/* Interrupt-safe signals: the "interrupt" (the idle hook) sets event flags
+ * and gives notifications directly, with no callback of its own. */
+struct sigboard {
+    aio_time ticks;
+    aio_flags fl;
+    aio_notify nt;
+    int irqs;
+};
+
+static aio_time sigboard_clock(void *ctx) { return ((struct sigboard *)ctx)->ticks; }
+
+static void sigboard_idle(void *ctx, aio_time deadline)
+{
+    struct sigboard *b = (struct sigboard *)ctx;
+    (void)deadline;
+    b->ticks += AIO_MS(1);
+    switch (b->irqs++) {
+    case 0:
+        ECHECK_EQ(aio_flags_set(&b->fl, 0x4u), 0); /* not what the task waits for yet */
+        break;
+    case 1:
+        ECHECK_EQ(aio_flags_set(&b->fl, 0x1u), 0);
+        ECHECK_EQ(aio_flags_set(&b->fl, 0x2u), 0); /* merged into the pending hand-off */
+        break;
+    case 2:
+        ECHECK_EQ(aio_flags_set(&b->fl, 0x2u), 0); /* completes the wait for 0x4 and 0x2 */
+        break;
+    case 3:
+        ECHECK_EQ(aio_notify_give(&b->nt, 1), 0);
+        ECHECK_EQ(aio_notify_give(&b->nt, 1), 0);
+        break;
+    default:
+        ECHECK_EQ(aio_notify_give(&b->nt, 1), 0);
+        break;
+    }
+}
+
+struct sig_frame { aio_frame hdr; struct sigboard *b; int rc_any, rc_all, rc_n; aio_time t_any, t_n; unsigned left; };
+static int sig_waiter(aio_task *t, void *p)
+{
+    struct sig_frame *f = (struct sig_frame *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_FLAGS_WAIT_ANY(rc, &f->b->fl, 0x3u);
+    f->rc_any = rc;
+    f->t_any = aio_now(aio_task_loop(t));
+    AIO_FLAGS_WAIT_ALL(rc, &f->b->fl, 0x6u);
+    f->rc_all = rc;
+    f->left = aio_flags_get(&f->b->fl);
+    AIO_NOTIFY_WAIT(rc, &f->b->nt, 3);
+    f->rc_n = rc;
+    f->t_n = aio_now(aio_task_loop(t));
+    AIO_END(0);
+}
+
+ETEST(an_interrupt_sets_flags_and_gives_notifications_without_a_callback)
+{
+    aio_loop L;
+    aio_task t;
+    struct sig_frame f;
+    struct sigboard b;
+    aio_config cfg;
+    eh_zero(&t, sizeof t);
+    eh_zero(&f, sizeof f);
+    eh_zero(&b, sizeof b);
+    eh_zero(&cfg, sizeof cfg);
+    cfg.clock = sigboard_clock;
+    cfg.clock_ctx = &b;
+    cfg.idle = sigboard_idle;
+    cfg.idle_ctx = &b;
+    ECHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    ECHECK_EQ(aio_flags_init(&b.fl, &L), 0);
+    ECHECK_EQ(aio_notify_init(&b.nt, &L), 0);
+    f.b = &b;
+    ECHECK_EQ(aio_run(&L, &t, sig_waiter, &f), 0);
+    ECHECK_EQ(f.rc_any, 0x3); /* both bits of the merged sets, both taken */
+    ECHECK_EQ(MS(f.t_any), 2);
+    ECHECK_EQ(f.rc_all, 0x6);
+    ECHECK_EQ(f.left, 0u);
+    ECHECK_EQ(f.rc_n, 0);
+    ECHECK_EQ(MS(f.t_n), 5); /* two gives at 4 ms, the third at 5 ms */
+    ECHECK_EQ(aio_notify_count(&b.nt), 0u);
+    ECHECK_EQ(b.irqs, 5);
+}
+
+/* The race-free idle: an interrupt lands after the loop decided to idle but
+ * before the hook masks interrupts.  The hook's masked check
+ * (aio_loop_wake_pending) sees it and does not sleep; a hook that slept
+ * would wait for the next interrupt, and in a tickless design there is none. */
+struct racer {
+    aio_time ticks;
+    aio_notify nt;
+    int idles, skipped, slept;
+};
+
+static aio_time racer_clock(void *ctx) { return ((struct racer *)ctx)->ticks; }
+
+static void racer_idle(void *ctx, aio_time deadline)
+{
+    struct racer *r = (struct racer *)ctx;
+    (void)deadline;
+    if (r->idles++ == 0)
+        aio_notify_give(&r->nt, 1); /* the interrupt, just before the mask */
+    /* mask interrupts (cpsid i / cli) */
+    if (aio_loop_wake_pending(r->nt.loop)) {
+        r->skipped++; /* unmask and return: the loop has work */
+        return;
+    }
+    r->slept++; /* wfi; unmask: stands in for the next tick */
+    r->ticks += AIO_MS(1);
+    aio_notify_give(&r->nt, 1);
+}
+
+struct racer_frame { aio_frame hdr; struct racer *r; int rc; aio_time woke; };
+static int racer_waiter(aio_task *t, void *p)
+{
+    struct racer_frame *f = (struct racer_frame *)p;
+    AIO_BEGIN(t, f);
+    AIO_NOTIFY_WAIT(f->rc, &f->r->nt, 1);
+    f->woke = aio_now(aio_task_loop(t));
+    AIO_END(0);
+}
+
+ETEST(the_masked_idle_check_sees_a_wake_that_lands_before_the_sleep)
+{
+    aio_loop L;
+    aio_task t;
+    struct racer_frame f;
+    struct racer r;
+    aio_config cfg;
+    eh_zero(&t, sizeof t);
+    eh_zero(&f, sizeof f);
+    eh_zero(&r, sizeof r);
+    eh_zero(&cfg, sizeof cfg);
+    cfg.clock = racer_clock;
+    cfg.clock_ctx = &r;
+    cfg.idle = racer_idle;
+    cfg.idle_ctx = &r;
+    ECHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    ECHECK_EQ(aio_notify_init(&r.nt, &L), 0);
+    ECHECK(!aio_loop_wake_pending(&L));
+    f.r = &r;
+    ECHECK_EQ(aio_run(&L, &t, racer_waiter, &f), 0);
+    ECHECK_EQ(f.rc, 0);
+    ECHECK_EQ(r.skipped, 1);
+    ECHECK_EQ(r.slept, 0);
+    ECHECK_EQ(MS(f.woke), 0); /* no tick passed */
+    ECHECK(!aio_loop_wake_pending(&L));
+}
+
 ETEST(a_no_os_loop_needs_a_clock)
 {
     aio_loop L;
@@ -886,6 +1127,9 @@ int main(void)
     ERUN(an_error_before_started_comes_out_of_start);
     ERUN(a_loop_with_nothing_to_wake_reports_deadlock);
     ERUN_ONCE(an_interrupt_wakes_a_task_through_the_post_path);
+    ERUN_ONCE(posting_a_queued_node_is_merged_from_an_interrupt_and_the_loop_runs_on);
+    ERUN_ONCE(an_interrupt_sets_flags_and_gives_notifications_without_a_callback);
+    ERUN_ONCE(the_masked_idle_check_sees_a_wake_that_lands_before_the_sleep);
     ERUN_ONCE(a_no_os_loop_needs_a_clock);
     ERUN(an_event_wakes_every_waiter);
     ERUN(a_lock_admits_one_task_at_a_time);
