@@ -1825,13 +1825,7 @@ static void aio__enqueue(aio_loop *L, aio_task *t)
     L->nready++;
 }
 
-#ifdef AIO_NO_SHUFFLE
-static void aio__perturb(aio_loop *L, uint32_t n)
-{
-    (void)L;
-    (void)n;
-}
-#else
+#ifndef AIO_NO_SHUFFLE
 /* Seeded perturbation: splits the batch of n runnable tasks into two lists by
  * coin flips and concatenates them in a random order. */
 static void aio__perturb(aio_loop *L, uint32_t n)
