@@ -11,7 +11,8 @@
  * virtual clock (exact, instant time) and the harness's current schedule
  * seed.  RUN runs a test once unperturbed and then under AIO_TEST_SEEDS
  * seeded schedules (default 8); a failure prints the seed, and AIO_TEST_SEED=N
- * replays just that seed.  The last line a test binary prints is
+ * replays just that seed.  AIO_TEST_ONLY=SUBSTRING runs only the tests whose
+ * names contain SUBSTRING.  The last line a test binary prints is
  * "RESULT <passed> <failed>", which tests/run.sh adds up.
  */
 #ifndef AIO_TEST_HARNESS_H
@@ -87,6 +88,7 @@ static int harness_nseeds(void)
 static void harness_run(void (*fn)(void), const char *name, int seeded)
 {
     const char *replay = getenv("AIO_TEST_SEED");
+    const char *only = getenv("AIO_TEST_ONLY");
     int i, n = seeded ? harness_nseeds() : 0, bad = 0;
     static int line_buffered;
     if (!line_buffered) {
@@ -94,6 +96,8 @@ static void harness_run(void (*fn)(void), const char *name, int seeded)
         setvbuf(stdout, NULL, _IOLBF, 0);
         line_buffered = 1;
     }
+    if (only && !strstr(name, only))
+        return;
     harness_test = name;
     if (replay) {
         harness_seed = strtoull(replay, NULL, 10);
