@@ -30,6 +30,7 @@ static int yielder(aio_task *t, void *frame)
 
 struct yield_ctx {
     int virt; /* virtual clock: no clock read per turn */
+    int instr; /* one instrument registered, counting steps in before_step and after_step */
     long ntasks;
     aio_task *tasks;
     struct yielder *frames;
@@ -55,14 +56,30 @@ static void loop_init(aio_loop *L, int virt)
     aio_loop_init(L, &cfg);
 }
 
+static long instr_count;
+static void count_step(void *ctx, aio_loop *loop, aio_task *t)
+{
+    (void)ctx;
+    (void)loop;
+    (void)t;
+    instr_count++;
+}
+
 static uint64_t run_yield(void *ctx, long n)
 {
     struct yield_ctx *c = (struct yield_ctx *)ctx;
     aio_loop L;
+    aio_instrument ins;
     long i, per = n / c->ntasks;
     if (per < 1)
         per = 1;
     loop_init(&L, c->virt);
+    memset(&ins, 0, sizeof ins);
+    if (c->instr) {
+        ins.before_step = count_step;
+        ins.after_step = count_step;
+        aio_instrument_add(&L, &ins);
+    }
     for (i = 0; i < c->ntasks; i++) {
         c->frames[i].n = per;
         if (aio_spawn(&L.root, &c->tasks[i], yielder, &c->frames[i]))
@@ -71,11 +88,12 @@ static uint64_t run_yield(void *ctx, long n)
     return run_steps(&L, n);
 }
 
-static bu_stat bench_yield(long ntasks, long n, int virt)
+static bu_stat bench_yield_ex(long ntasks, long n, int virt, int instr)
 {
     struct yield_ctx c;
     bu_stat s;
     c.virt = virt;
+    c.instr = instr;
     c.ntasks = ntasks;
     c.tasks = (aio_task *)calloc((size_t)ntasks, sizeof *c.tasks);
     c.frames = (struct yielder *)calloc((size_t)ntasks, sizeof *c.frames);
@@ -85,6 +103,11 @@ static bu_stat bench_yield(long ntasks, long n, int virt)
     free(c.tasks);
     free(c.frames);
     return s;
+}
+
+static bu_stat bench_yield(long ntasks, long n, int virt)
+{
+    return bench_yield_ex(ntasks, n, virt, 0);
 }
 
 /* ---- resume through 10 nested frames ----------------------------------- */
@@ -521,6 +544,8 @@ int main(int argc, char **argv)
     }
     bu_row("scheduled yield, 2 tasks", bench_yield(2, 10000000, 0), floor.med);
     bu_row("scheduled yield, 2 tasks, virtual clock (no clock read per turn)", bench_yield(2, 10000000, 1), floor.med);
+    bu_row("scheduled yield, 2 tasks, one instrument counting before and after every step",
+           bench_yield_ex(2, 10000000, 0, 1), floor.med);
     bu_row("scheduled yield, 1000 runnable tasks", bench_yield(1000, 10000000, 0), floor.med);
     snprintf(name, sizeof name, "scheduled yield, %ld runnable tasks", big);
     bu_row(name, bench_yield(big, 4 * big, 0), floor.med);

@@ -6,11 +6,14 @@
  *
  *   check_icount OP N      OP: floor | switch | spawn_join | spawn_batch |
  *                              timer | event | lock | chan_unbuf | chan_buf |
- *                              scope_unwind
+ *                              scope_unwind | switch_instr
  *
  * floor is the bare resume the switch row is measured against: two
  * switch/case coroutines taking turns through an intrusive FIFO run queue,
  * resumed through a function pointer, with no library code at all.
+ *
+ * switch_instr is switch with one instrument registered whose before_step
+ * and after_step hooks count steps: what watching every step costs.
  *
  * chan_unbuf and chan_buf move n messages from one task to another through
  * an unbuffered (rendezvous) channel and a channel of capacity 64, in the
@@ -75,6 +78,16 @@ static int spawner(aio_task *t, void *frame)
     }
     AIO_GROUP_WAIT(rc, &f->g, 0);
     AIO_END(rc);
+}
+
+/* An instrument's step hooks: a counter each. */
+static long instr_steps;
+static void count_step(void *ctx, aio_loop *loop, aio_task *t)
+{
+    (void)ctx;
+    (void)loop;
+    (void)t;
+    instr_steps++;
 }
 
 /* The floor: the least a scheduled switch can do. */
@@ -279,7 +292,7 @@ int main(int argc, char **argv)
     int k;
 
     if (argc != 3) {
-        fprintf(stderr, "usage: %s switch|spawn_join|timer|event|lock|chan_unbuf|chan_buf N\n", argv[0]);
+        fprintf(stderr, "usage: %s floor|switch|switch_instr|spawn_join|spawn_batch|timer|event|lock|chan_unbuf|chan_buf|scope_unwind N\n", argv[0]);
         return 2;
     }
     op = argv[1];
@@ -291,7 +304,13 @@ int main(int argc, char **argv)
     if (strcmp(op, "floor") == 0) {
         run_floor(n);
         return 0;
-    } else if (strcmp(op, "switch") == 0) { /* n task steps, two tasks yielding */
+    } else if (strcmp(op, "switch") == 0 || strcmp(op, "switch_instr") == 0) { /* n task steps, two tasks yielding */
+        static aio_instrument ins;
+        if (strcmp(op, "switch_instr") == 0) {
+            ins.before_step = count_step;
+            ins.after_step = count_step;
+            aio_instrument_add(&L, &ins);
+        }
         for (k = 0; k < 2; k++) {
             y[k].n = n / 2;
             aio_spawn(&L.root, &tasks[k], yielder, &y[k]);
