@@ -37,6 +37,12 @@
  *
  * Usage: include after aio.h; in the translation unit that defines
  * AIO_IMPLEMENTATION, the function bodies are compiled too.
+ *
+ * Map (declarations, then the implementation in the same order, after the
+ * ring of items and the queues of blocked ends they share):
+ *   Channels; Select; Queues; Generators; internals the macros use.
+ * A first reader needs Channels: aio_chan_init, AIO_SEND, AIO_RECV and the
+ * close functions.
  */
 #ifndef AIO_CHAN_H
 #define AIO_CHAN_H

@@ -47,6 +47,12 @@
  * (or define _GNU_SOURCE), so that pidfd_open, signalfd and
  * posix_spawn_file_actions_addchdir_np are visible; without them exit waits poll, signals report AIO_EINVAL and a
  * cwd is refused with AIO_EINVAL.  Nothing here allocates.
+ *
+ * Map (declarations, then the implementation in the same order):
+ *   pipe reads and writes; subprocesses (spawn, wait, communicate, signals
+ *   to a child); signal receivers (aio_sigwatch).
+ * A first reader needs aio_proc_spawn, AIO_PROC_WAIT and
+ * AIO_PROC_COMMUNICATE.
  */
 #ifndef AIO_PROC_H
 #define AIO_PROC_H

@@ -23,6 +23,13 @@
  * Usage: include after aio.h (it includes aio.h itself).  The function
  * bodies are compiled where AIO_IMPLEMENTATION is defined, in the same
  * translation unit as aio.h's.  Nothing here allocates; no OS calls.
+ *
+ * Map (declarations, then the implementation in the same order):
+ *   Event; Lock; Condition; Semaphore and BoundedSemaphore; CapacityLimiter;
+ *   WaitGroup and Barrier; interrupt-safe event flags and notifications;
+ *   debugging (lock and waiter dumps); internals the macros use.
+ * A first reader needs Event and Lock: the others follow the same pattern
+ * (an init function, a blocking macro, try_ and release functions).
  */
 #ifndef AIO_SYNC_H
 #define AIO_SYNC_H

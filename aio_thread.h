@@ -43,6 +43,11 @@
  * Usage: include after aio.h (it includes aio.h and aio_sync.h); function
  * bodies are compiled where AIO_IMPLEMENTATION is defined.  Needs pthreads.
  * Nothing here allocates.
+ *
+ * Map (declarations, then the implementation in the same order):
+ *   Pool and jobs (aio_pool, aio_job, AIO_TO_THREAD); thread-safe entry
+ *   (aio_tevent); the blocking portal; files through the pool.
+ * A first reader needs the pool and AIO_TO_THREAD.
  */
 #ifndef AIO_THREAD_H
 #define AIO_THREAD_H
