@@ -304,6 +304,7 @@ struct aio_task {
     int spawn_line;
     uint32_t cancel_points;   /* awaits that checked for cancellation */
     uint32_t schedule_points; /* times the task suspended */
+    aio_time parked_at;       /* the loop's time when it last parked (the dump's "for") */
 #endif
 };
 
@@ -1306,8 +1307,10 @@ AIO_API int aio__fd_wait_begin(aio_task *t, int fd, unsigned dir);
 
 /**
  * Prints every task of the loop as a tree (group -> task -> frame chain),
- * with the line each frame is suspended at, what the task waits on, and its
- * cancel scopes.  `out` receives the text piece by piece.
+ * with the line each frame is suspended at, what the task waits on (in
+ * AIO_DEBUG builds also for how long, from the loop's time when it parked),
+ * and its cancel scopes.  `out` receives the text piece by piece; nothing
+ * is allocated, so it may run in a live program on demand.
  */
 AIO_API void aio_dump(const aio_loop *loop, void (*out)(void *ctx, const char *text), void *ctx);
 #if AIO__HOSTED
@@ -2442,6 +2445,7 @@ static void aio__park(aio_task *t, uint8_t kind, void *obj)
     t->u.q.obj = obj;
 #ifdef AIO_DEBUG
     t->schedule_points++;
+    t->parked_at = t->group ? t->group->loop->now : 0;
 #endif
 }
 
@@ -4005,6 +4009,11 @@ static void aio__dump_task(const aio_loop *L, const aio_task *t, int depth, void
             out(ctx, " ");
             aio__put_hex(out, ctx, t->u.q.obj);
         }
+#ifdef AIO_DEBUG
+        out(ctx, " for ");
+        aio__put_num(out, ctx, (long long)(L->now - t->parked_at));
+        out(ctx, "ns");
+#endif
     }
     if (t->flags & AIO__TF_CANCELLED)
         out(ctx, " (task cancelled)");

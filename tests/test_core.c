@@ -670,6 +670,35 @@ TEST(dump_shows_tasks_what_they_wait_on_and_where)
 }
 
 
+struct dump_since { aio_frame hdr; aio_group g; aio_task t; struct sleeper s; char out[4096]; };
+static int dump_since_main(aio_task *t, void *p)
+{
+    struct dump_since *f = (struct dump_since *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    AIO_SLEEP(rc, AIO_MS(2)); /* so the child parks at 2 ms, not at 0 */
+    f->s.dur = AIO_MS(10);
+    aio_spawn(&f->g, &f->t, sleeper, &f->s);
+    AIO_SLEEP(rc, AIO_MS(3));
+    aio_dump(aio_task_loop(t), collect, f->out);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    AIO_END(rc);
+}
+
+TEST(dump_says_how_long_a_parked_task_has_waited)
+{
+    static struct dump_since f;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init(&L);
+    CHECK_EQ(aio_run(&L, &mt, dump_since_main, &f), 0);
+    CHECK(strstr(f.out, "on sleep until +7000000ns") != NULL);
+#ifdef AIO_DEBUG
+    CHECK(strstr(f.out, "on sleep until +7000000ns for 3000000ns") != NULL);
+#endif
+}
+
 /* ---- injected clock and idle hook (the firmware configuration) --------- */
 
 static aio_time fake_now;
@@ -779,6 +808,7 @@ int main(void)
     RUN(deadlock_cancels_everything_once_and_reports_edeadlk);
     RUN(spawning_a_linked_task_or_into_a_closed_group_fails_with_a_code);
     RUN(dump_shows_tasks_what_they_wait_on_and_where);
+    RUN(dump_says_how_long_a_parked_task_has_waited);
     RUN(injected_clock_and_idle_hook_drive_time);
     RUN(null_arguments_are_rejected_with_einval);
     RUN(nested_error_sites_are_kept_per_frame);
