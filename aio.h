@@ -479,6 +479,7 @@ struct aio_loop {
     uint64_t timers_fired;         /* timers fired so far */
     aio_time timer_lag_max;        /* the latest a timer has fired after its deadline */
     aio_time timer_lag_total;      /* the sum of those delays */
+    aio_time batch_time_max;       /* the longest batch of steps (measured while slow-step reports are on) */
     struct {                       /* slow-step reports (aio_loop_set_slow_step) */
         aio_time threshold;        /* 0: off */
         void (*report)(void *ctx, const aio_slow_step *info);
@@ -1334,6 +1335,10 @@ typedef struct aio_stats {
     uint64_t timers_fired;   /* timers fired so far (sleeps, scope deadlines, aio_call callbacks) */
     aio_time timer_lag_max;  /* loop lag: the most a timer has fired after its deadline, ns */
     aio_time timer_lag_total; /* the sum of those delays (divide by timers_fired for the mean) */
+    aio_time batch_time_max;  /* run-queue lag: the longest one turn's batch of steps ran, ns; a task made
+                                 runnable during a batch waits that long at most before its own step.
+                                 Measured only while slow-step reports are on (aio_loop_set_slow_step;
+                                 the default in AIO_DEBUG builds), else 0 */
 } aio_stats;
 
 /**
@@ -4095,6 +4100,7 @@ AIO_IMPL void aio_loop_stats(const aio_loop *L, aio_stats *st)
     st->steps = L->steps;
     st->timers_fired = L->timers_fired;
     st->timer_lag_max = L->timer_lag_max;
+    st->batch_time_max = L->batch_time_max;
     st->timer_lag_total = L->timer_lag_total;
 }
 
@@ -4216,6 +4222,8 @@ static AIO__NOINLINE void aio__instr_wait(aio_loop *L, int after, aio_time deadl
  * the hooks around each. */
 static AIO__NOINLINE void aio__run_watched(aio_loop *L, aio_task *t)
 {
+    int timed = L->slow.threshold != 0; /* the batch's length is measured only with the reports */
+    aio_time batch0 = timed ? aio__clock_now(L) : 0, t1 = batch0;
     do {
         aio_task *next = t->u.q.next;
         aio_instrument *i;
@@ -4230,7 +4238,8 @@ static AIO__NOINLINE void aio__run_watched(aio_loop *L, aio_task *t)
         }
         aio__step_task(L, t);
         if (L->slow.threshold) {
-            info.duration = aio__clock_now(L) - t0;
+            t1 = aio__clock_now(L);
+            info.duration = t1 - t0;
             if (info.duration > L->slow.threshold) {
                 info.task = t;
 #ifdef AIO_DEBUG
@@ -4252,6 +4261,8 @@ static AIO__NOINLINE void aio__run_watched(aio_loop *L, aio_task *t)
                 i->after_step(i->ctx, L, t);
         t = next;
     } while (t);
+    if (timed && t1 - batch0 > L->batch_time_max)
+        L->batch_time_max = t1 - batch0;
 }
 
 #if AIO__HOSTED

@@ -355,6 +355,65 @@ TEST(loop_lag_is_how_late_timers_fire)
     aio_loop_close(&L);
 }
 
+/* Two tasks in one batch, each moving the clock inside its step. */
+struct busy { aio_frame hdr; aio_time work; };
+static int busy(aio_task *t, void *p)
+{
+    struct busy *f = (struct busy *)p;
+    AIO_BEGIN(t, f);
+    fake_now += f->work;
+    AIO_YIELD();
+    fake_now += f->work / 2;
+    AIO_END(0);
+}
+
+struct two_busy { aio_frame hdr; aio_group g; aio_task t[2]; struct busy b[2]; };
+static int two_busy(aio_task *t, void *p)
+{
+    struct two_busy *f = (struct two_busy *)p;
+    int rc, i;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    for (i = 0; i < 2; i++) {
+        f->b[i].work = AIO_MS(3 + 2 * i); /* 3 ms and 5 ms: their first steps share a batch */
+        aio_spawn(&f->g, &f->t[i], busy, &f->b[i]);
+    }
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    AIO_END(rc);
+}
+
+TEST(run_queue_lag_is_the_longest_batch_while_slow_steps_are_watched)
+{
+    struct two_busy f;
+    aio_task mt;
+    aio_loop L;
+    aio_config cfg;
+    aio_stats st;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.clock = fake_clock;
+    cfg.idle = fake_idle;
+    fake_now = 0;
+    nreports = 0;
+    CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    CHECK_EQ(aio_loop_set_slow_step(&L, AIO_SEC(1), on_slow, NULL), 0);
+    CHECK_EQ(aio_run(&L, &mt, two_busy, &f), 0);
+    aio_loop_stats(&L, &st);
+    CHECK_EQ(st.batch_time_max, AIO_MS(8)); /* 3 + 5 in the first batch; 1.5 + 2.5 in the second */
+    CHECK_EQ(nreports, 0);
+    aio_loop_close(&L);
+    /* Not measured without the reports. */
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    CHECK_EQ(aio_loop_set_slow_step(&L, 0, NULL, NULL), 0);
+    CHECK_EQ(aio_run(&L, &mt, two_busy, &f), 0);
+    aio_loop_stats(&L, &st);
+    CHECK_EQ(st.batch_time_max, 0);
+    aio_loop_close(&L);
+}
+
 int main(void)
 {
     RUN(instruments_see_spawns_steps_exits_and_waits_in_order);
@@ -362,5 +421,6 @@ int main(void)
     RUN(a_slow_step_is_reported_with_the_task_and_its_lines);
     RUN(slow_step_reports_are_on_by_default_only_in_debug_builds);
     RUN(loop_lag_is_how_late_timers_fire);
+    RUN(run_queue_lag_is_the_longest_batch_while_slow_steps_are_watched);
     return harness_report();
 }
