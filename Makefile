@@ -72,7 +72,7 @@ test-sanitize:
 
 # The threaded parts under ThreadSanitizer.
 test-tsan:
-	$(MAKE) test BUILD=build/$(CCNAME)-tsan SAN=-fsanitize=thread TEST_SRC="$(wildcard tests/test_thread.c tests/test_portal.c tests/test_reactor*.c tests/test_isr.c)"
+	$(MAKE) test BUILD=build/$(CCNAME)-tsan SAN=-fsanitize=thread TEST_SRC="$(wildcard tests/test_thread.c tests/test_thread_portal.c $(filter-out %_cov.c,$(wildcard tests/test_reactor*.c)) tests/test_core_isr.c)"
 
 test-release:
 	$(MAKE) test BUILD=build/$(CCNAME)-rel OPT="-O2" DEFS=""
@@ -97,7 +97,7 @@ test-freestanding:
 
 # The core suite with labels-as-values resume points (GCC and clang).
 test-labels:
-	$(MAKE) test BUILD=build/$(CCNAME)-labels DEFS="-DAIO_DEBUG -DAIO_USE_LABELS" TEST_SCRIPTS= TEST_SRC="$(wildcard tests/test_core*.c tests/test_scope.c tests/test_group.c tests/test_misuse.c)"
+	$(MAKE) test BUILD=build/$(CCNAME)-labels DEFS="-DAIO_DEBUG -DAIO_USE_LABELS" TEST_SCRIPTS= TEST_SRC="$(wildcard tests/test_core.c tests/test_core_scope.c tests/test_core_group.c tests/test_misuse.c)"
 
 examples: $(EX_BIN)
 

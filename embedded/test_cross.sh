@@ -25,7 +25,7 @@ SKIP_s390x="test_proc"
 # interrupt a blocked epoll_wait/poll with a signal, so every test program
 # that starts a thread or relies on that is left out there:
 SKIP_i386_QEMU="test_proc test_reactor test_reactor_epoll test_reactor_kqueue test_reactor_poll
-    test_reactor_none test_portal test_thread test_signal test_faults test_faults_poll test_isr"
+    test_reactor_none test_thread_portal test_thread test_proc_signal test_faults test_faults_poll test_core_isr"
 SKIP_i386=""
 # arm-linux-gnueabihf-gcc 12.2 at -O1 miscompiles aio_check_cancel's
 # `return cancelled ? AIO_ECANCELED : 0`: it loads the low half of -10001

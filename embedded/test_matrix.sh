@@ -11,7 +11,7 @@
 set -u
 MAKE=${MAKE:-make}
 J=-j$(nproc)
-MATRIX_TESTS=${MATRIX_TESTS:-"tests/test_core.c tests/test_scope.c tests/test_group.c tests/test_sync.c tests/test_chan.c tests/test_chan_close.c tests/test_reactor_none.c"}
+MATRIX_TESTS=${MATRIX_TESTS:-"tests/test_core.c tests/test_core_scope.c tests/test_core_group.c tests/test_sync.c tests/test_chan.c tests/test_chan_close.c tests/test_reactor_none.c"}
 passed=0
 failed=0
 log=$(mktemp)
@@ -44,16 +44,16 @@ for cc in gcc clang; do
 done
 # tcc (0.9.27) has no __atomic builtins, so it compiles aio.h without
 # aio_loop_post (AIO__HAVE_ATOMICS 0: it returns AIO_EINVAL).  Left out:
-# test_thread.c, test_cov_thread.c and the reactor suites that include
+# test_thread.c, test_thread_cov.c and the reactor suites that include
 # tests/reactor_cases.h (they call __atomic builtins themselves: tcc does not
 # compile them),
-# test_isr.c (posts, flags and notifications from threads: __atomic builtins
+# test_core_isr.c (posts, flags and notifications from threads: __atomic builtins
 # in the test, and nothing to test without aio_loop_post),
-# test_portal.c (the blocking portal reaches the loop through aio_loop_post)
+# test_thread_portal.c (the blocking portal reaches the loop through aio_loop_post)
 # and test_reactor_none.c (a_post_from_another_thread_wakes_the_loop...):
 # without aio_loop_post those two never finish.  tcc takes -Wall -Werror; it ignores
 # the -W options it does not know.
-TCC_SKIP="tests/test_isr.c tests/test_portal.c tests/test_reactor_none.c tests/test_thread.c tests/test_cov_thread.c tests/test_reactor.c tests/test_reactor_epoll.c tests/test_reactor_kqueue.c tests/test_reactor_poll.c"
+TCC_SKIP="tests/test_core_isr.c tests/test_thread_portal.c tests/test_reactor_none.c tests/test_thread.c tests/test_thread_cov.c tests/test_reactor.c tests/test_reactor_epoll.c tests/test_reactor_kqueue.c tests/test_reactor_poll.c"
 # musl's SOMAXCONN is 128 (glibc's is 4096), and aio_tcp_listen's default
 # backlog is SOMAXCONN.  test_net_scale connects 1,000 clients at once and
 # requires srv.accepted == 1000 exactly; with a 128-connection accept queue

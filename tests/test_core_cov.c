@@ -1,5 +1,5 @@
 /*
- * tests/test_cov_core.c - the less travelled paths of aio.h: error strings,
+ * tests/test_core_cov.c - the less travelled paths of aio.h: error strings,
  * argument errors, scope and group corners, the real-clock idle path,
  * aio_loop_poll's timeout arithmetic, and the dump of scopes and waits.
  */

@@ -1,5 +1,5 @@
 /*
- * tests/test_cov_kqueue.c - the error returns of aio.h's kqueue backend and
+ * tests/test_reactor_kqueue_cov.c - the error returns of aio.h's kqueue backend and
  * of the pipe-based wake path it uses, through the kevent double of
  * tests/kqueue_double.h with failures injected on request: kqueue() and its
  * close-on-exec flag, a kevent registration and removal, a kevent wait, the

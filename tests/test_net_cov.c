@@ -1,5 +1,5 @@
 /*
- * tests/test_cov_net.c - aio_net.h's argument errors and less travelled
+ * tests/test_net_cov.c - aio_net.h's argument errors and less travelled
  * paths: address formatting for every family, bad hosts, ports and paths,
  * streams over pipes, buffer compaction, busy and cancelled operations,
  * listen and accept errors, UDP errors.  Loopback only, virtual clock.

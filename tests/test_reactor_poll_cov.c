@@ -1,5 +1,5 @@
 /*
- * tests/test_cov_poll.c - the poll backend's descriptor limit: with
+ * tests/test_reactor_poll_cov.c - the poll backend's descriptor limit: with
  * AIO_POLL_MAX set to 4, of four readers the one that would need the
  * fourth slot fails with AIO_EOVERFLOW and the three registered are unaffected.
  */

@@ -1,5 +1,5 @@
 /*
- * tests/test_cov_args.c - every argument check of the public API, one bad
+ * tests/test_args_cov.c - every argument check of the public API, one bad
  * argument at a time: each call must return its documented error code and
  * change nothing.  Calls that debug builds also assert on run with the
  * loop's panic hook recording instead of aborting (tests/test_misuse.c

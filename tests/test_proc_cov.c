@@ -1,5 +1,5 @@
 /*
- * tests/test_cov_proc.c - aio_proc.h's argument errors and less travelled
+ * tests/test_proc_cov.c - aio_proc.h's argument errors and less travelled
  * paths: pipe I/O on a closed descriptor or from a cancelled task, waiting
  * for a child that was never spawned, waited twice or reaped behind the
  * loop's back, signals to a reaped child, communicate without a stdin pipe,

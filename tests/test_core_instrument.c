@@ -1,5 +1,5 @@
 /*
- * tests/test_instrument.c - aio.h: instruments (the hooks around spawns,
+ * tests/test_core_instrument.c - aio.h: instruments (the hooks around spawns,
  * steps, exits and waits), slow-step reports on an injected clock, and the
  * loop's timer lag in aio_loop_stats.
  */
@@ -291,8 +291,8 @@ TEST(a_slow_step_is_reported_with_the_task_and_its_lines)
 #endif
 #ifdef AIO_DEBUG
     CHECK(reports[0].name && strcmp(reports[0].name, "blocker") == 0);
-    CHECK(reports[0].resume_file && strstr(reports[0].resume_file, "test_instrument.c"));
-    CHECK(reports[0].suspend_file && strstr(reports[0].suspend_file, "test_instrument.c"));
+    CHECK(reports[0].resume_file && strstr(reports[0].resume_file, "test_core_instrument.c"));
+    CHECK(reports[0].suspend_file && strstr(reports[0].suspend_file, "test_core_instrument.c"));
 #else
     CHECK(reports[0].name == NULL);
 #endif

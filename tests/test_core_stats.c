@@ -1,5 +1,5 @@
 /*
- * tests/test_stats.c - aio_loop_stats: live tasks (spawned, started,
+ * tests/test_core_stats.c - aio_loop_stats: live tasks (spawned, started,
  * nested), armed timers, fd waits and held locks, counted while they exist
  * and back to zero once they are gone.
  */

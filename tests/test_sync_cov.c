@@ -1,5 +1,5 @@
 /*
- * tests/test_cov_sync.c - aio_sync.h's less travelled paths: several locks
+ * tests/test_sync_cov.c - aio_sync.h's less travelled paths: several locks
  * held by one task and released out of order, a condition whose lock broke
  * while a waiter slept, cancelled limiter acquisition, waitgroup overflow,
  * barrier argument errors and reset with waiters, the dump of a broken lock.

@@ -1,5 +1,5 @@
 /*
- * tests/test_signal.c - aio_proc.h signal receiver: delivery, coalescing,
+ * tests/test_proc_signal.c - aio_proc.h signal receiver: delivery, coalescing,
  * signals from another thread, Ctrl-C cancelling a scope.
  */
 #define AIO_IMPLEMENTATION

@@ -1,5 +1,5 @@
 /*
- * tests/test_isr.c - the calls an interrupt handler or another thread may
+ * tests/test_core_isr.c - the calls an interrupt handler or another thread may
  * make, on a hosted build: posting a node that is still queued (merged,
  * AIO_EBUSY, never a cycle in the post list), from the loop's own thread and
  * from two threads hammering one node; aio_post_pending and

@@ -1,5 +1,5 @@
 /*
- * tests/test_group.c - task groups (nurseries): failure propagation, error
+ * tests/test_core_group.c - task groups (nurseries): failure propagation, error
  * reporting, cancellation, inheritance, the start/started handshake, and the
  * gather / first-done modes.
  */

@@ -1,5 +1,5 @@
 /*
- * tests/test_scope.c - cancel scopes: the truth tables of trio's cancel
+ * tests/test_core_scope.c - cancel scopes: the truth tables of trio's cancel
  * semantics (nesting, outer wins, shields, deadlines, level triggering,
  * effective deadlines, pre-cancelled scopes, deep nesting, cleanup).
  */

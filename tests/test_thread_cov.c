@@ -1,5 +1,5 @@
 /*
- * tests/test_cov_thread.c - aio_thread.h's argument errors and less
+ * tests/test_thread_cov.c - aio_thread.h's argument errors and less
  * travelled paths: busy and uninitialised jobs, a cancel of a job in the
  * middle of the pool's queue, joins, a limiter token returned when the pool
  * refuses a job, portal arguments, and a file write at an offset.

@@ -1,5 +1,5 @@
 /*
- * tests/test_lean.c - the lean profile (AIO_LEAN): the shuffler ignores
+ * tests/test_core_lean.c - the lean profile (AIO_LEAN): the shuffler ignores
  * cfg.seed, aio_strerror and the dumps give no text, spawn and return sites
  * record no file (the line is kept), the loop's counters stay 0 -- and the
  * scheduler, scopes, groups and the interrupt-safe signals work as ever.

@@ -1,5 +1,5 @@
 /*
- * tests/test_cov_chan.c - aio_chan.h's less travelled paths: items of 8, 16
+ * tests/test_chan_cov.c - aio_chan.h's less travelled paths: items of 8, 16
  * and odd sizes, clone and select argument errors, a select through an end
  * another task is blocked on, queue operations on a shut-down queue, and
  * generator start errors.

@@ -1,5 +1,5 @@
 /*
- * tests/test_portal.c - the blocking portal: threads that are not the
+ * tests/test_thread_portal.c - the blocking portal: threads that are not the
  * loop's run coroutines inside it and get their results.
  */
 #define AIO_IMPLEMENTATION
