@@ -64,6 +64,10 @@
  *                   then give NULL; the line is kept).
  *   AIO_NO_STATS    the loop's step and poll counters stay 0 (turns are
  *                   still counted: the cached time goes stale by them).
+ *   AIO_NO_INSTRUMENTS  no instruments and no slow-step reports:
+ *                   aio_instrument_add, and aio_loop_set_slow_step with a
+ *                   threshold, return AIO_EINVAL, and the loop's steps, spawns,
+ *                   exits and waits test for none (about 1.2 KB of AVR flash).
  * With -ffunction-sections -fdata-sections -Wl,--gc-sections. */
 #ifdef AIO_LEAN
 #ifndef AIO_NO_SHUFFLE
@@ -77,6 +81,9 @@
 #endif
 #ifndef AIO_NO_STATS
 #define AIO_NO_STATS
+#endif
+#ifndef AIO_NO_INSTRUMENTS
+#define AIO_NO_INSTRUMENTS
 #endif
 #endif
 #ifdef AIO_NO_SITES
@@ -93,6 +100,13 @@
 #define AIO__STAT(stmt) ((void)0)
 #else
 #define AIO__STAT(stmt) ((void)(stmt))
+#endif
+#ifdef AIO_NO_INSTRUMENTS
+#define AIO__INSTRUMENTED(L) 0 /* instruments registered? */
+#define AIO__WATCHED(L) 0      /* steps take the watched path? */
+#else
+#define AIO__INSTRUMENTED(L) ((L)->instruments != NULL)
+#define AIO__WATCHED(L) ((L)->watched)
 #endif
 
 #ifdef AIO_STATIC
@@ -154,7 +168,8 @@ extern "C" {
 #define AIO_EOVERFLOW (-10012)   /**< a counter would pass its bound (bounded semaphore released too often) */
 #define AIO_EMISUSE (-10013)     /**< the coroutine was resumed at an unknown point (an await inside a user switch) */
 
-/** Time in nanoseconds on the loop's monotonic clock. */
+#ifndef AIO_TIME32
+/** Time in nanoseconds on the loop's monotonic clock (AIO_TIME32: 32-bit ticks, below). */
 typedef int64_t aio_time;
 
 /** A deadline that never comes, and one that has always passed. */
@@ -166,6 +181,59 @@ typedef int64_t aio_time;
 #define AIO_US(n) ((aio_time)(n) * 1000)
 #define AIO_MS(n) ((aio_time)(n) * 1000000)
 #define AIO_SEC(n) ((aio_time)(n) * 1000000000)
+
+/** Is time `a` before time `b`?  (Plain `<` here; wrap-safe with AIO_TIME32.) */
+#define AIO_TIME_BEFORE(a, b) ((a) < (b))
+/** `b - a`: how long from `a` until `b` (negative if `b` is earlier; wrap-safe with AIO_TIME32). */
+#define AIO_TIME_DIFF(b, a) ((aio_time)((b) - (a)))
+#define AIO__TIME_ADD(a, d) ((a) + (d))
+#else
+/*
+ * AIO_TIME32: time is a 32-bit count of ticks of AIO_TICK_HZ (default 1000:
+ * milliseconds), for 8- and 32-bit parts where a 64-bit clock cannot be read
+ * atomically and 64-bit arithmetic costs flash.  The clock hook returns the
+ * tick counter (wrapping at 2^32 is fine); every comparison the library
+ * makes is wrap-safe as long as the deadlines in play lie within 2^31 ticks
+ * of each other, which AIO_TIME_MAX_DELAY guarantees: a longer relative
+ * delay (sleep, move_on_after, call_later...) is cut to it (12.4 days at
+ * 1 kHz).  AIO_TICK_HZ must be a multiple of 1000 that divides 1,000,000.
+ * A firmware option: the hosted headers (net, proc, thread) refuse it, and
+ * aio.h needs AIO_NO_OS or AIO_BACKEND_NONE with it.  Compare times with
+ * AIO_TIME_BEFORE and AIO_TIME_DIFF, never with < or -.
+ */
+typedef int32_t aio_time;
+
+#define AIO_TIME_INF INT32_MAX
+#define AIO_TIME_NEG_INF INT32_MIN
+/** The longest relative delay (ticks); a longer one is cut to it. */
+#define AIO_TIME_MAX_DELAY ((aio_time)0x3FFFFFFF)
+#ifndef AIO_TICK_HZ
+#define AIO_TICK_HZ 1000
+#endif
+#if AIO_TICK_HZ < 1000 || AIO_TICK_HZ % 1000 != 0 || 1000000 % AIO_TICK_HZ != 0
+#error "AIO_TICK_HZ must be a multiple of 1000 that divides 1000000 (1000, 2000, 5000, 10000 ... 1000000)"
+#endif
+
+/** Durations in ticks (truncated towards zero). */
+#define AIO_NS(n) ((aio_time)((n) / (1000000000L / AIO_TICK_HZ)))
+#define AIO_US(n) ((aio_time)((n) / (1000000L / AIO_TICK_HZ)))
+#define AIO_MS(n) ((aio_time)(n) * (aio_time)(AIO_TICK_HZ / 1000))
+#define AIO_SEC(n) ((aio_time)(n) * (aio_time)AIO_TICK_HZ)
+
+/** Is time `a` before time `b`?  Wrap-safe; AIO_TIME_INF is after every time, AIO_TIME_NEG_INF before. */
+#define AIO_TIME_BEFORE(a, b) aio_time_before((a), (b))
+/** `b - a` in ticks, wrap-safe (the two within 2^31 ticks). */
+#define AIO_TIME_DIFF(b, a) ((aio_time)(int32_t)((uint32_t)(b) - (uint32_t)(a)))
+#define AIO__TIME_ADD(a, d) ((aio_time)((uint32_t)(a) + (uint32_t)(d)))
+static inline int aio_time_before(aio_time a, aio_time b)
+{
+    if (a == b || a == AIO_TIME_INF || b == AIO_TIME_NEG_INF)
+        return 0;
+    if (b == AIO_TIME_INF || a == AIO_TIME_NEG_INF)
+        return 1;
+    return (int32_t)((uint32_t)a - (uint32_t)b) < 0;
+}
+#endif
 
 /** Name of an error code (library codes, and -errno on hosted builds). */
 AIO_API const char *aio_strerror(int code);
@@ -426,6 +494,9 @@ typedef struct aio_config {
 #define AIO__BACKEND AIO__BE_KQUEUE
 #else
 #define AIO__BACKEND AIO__BE_POLL
+#endif
+#if defined(AIO_TIME32) && AIO__BACKEND != AIO__BE_NONE
+#error "AIO_TIME32 (32-bit ticks) is a firmware option: the OS reactor keeps nanoseconds; define AIO_NO_OS or AIO_BACKEND_NONE with it"
 #endif
 
 /** Buckets of the loop's fd-wait hash (tasks parked on fds, keyed by fd). */
@@ -1384,8 +1455,8 @@ struct aio_instrument {
 };
 
 /**
- * Registers `ins` with `loop`.  Returns 0, AIO_EINVAL (NULL), or AIO_EBUSY
- * (already registered with this loop).
+ * Registers `ins` with `loop`.  Returns 0, AIO_EINVAL (NULL; always in
+ * AIO_NO_INSTRUMENTS builds), or AIO_EBUSY (already registered with this loop).
  */
 AIO_API int aio_instrument_add(aio_loop *loop, aio_instrument *ins);
 /** Unregisters `ins`.  Returns 0, or AIO_EINVAL (not registered with `loop`). */
@@ -1418,7 +1489,8 @@ struct aio_slow_step {
  * (nothing without an OS).  threshold 0 turns it off.  On by default at
  * 100 ms in AIO_DEBUG builds, off otherwise.  While on, the loop reads the
  * clock twice per step (the steps take the instrumented path).  Returns 0,
- * or AIO_EINVAL (NULL loop, negative threshold).
+ * or AIO_EINVAL (NULL loop, negative threshold; in AIO_NO_INSTRUMENTS
+ * builds, any threshold but 0).
  */
 AIO_API int aio_loop_set_slow_step(aio_loop *loop, aio_time threshold,
                                    void (*report)(void *ctx, const aio_slow_step *info), void *ctx);
@@ -1620,7 +1692,7 @@ AIO_IMPL void aio__panic(const aio_loop *loop, const char *msg, const char *file
 static int aio__tm_less(const aio_timer *a, const aio_timer *b)
 {
     if (a->deadline != b->deadline)
-        return a->deadline < b->deadline;
+        return AIO_TIME_BEFORE(a->deadline, b->deadline);
     return (int32_t)(a->seq - b->seq) < 0;
 }
 
@@ -1715,7 +1787,11 @@ static aio_time aio__monotonic(void *ctx)
     struct timespec ts;
     (void)ctx;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+#ifdef AIO_TIME32
+    return (aio_time)(uint32_t)((uint64_t)ts.tv_sec * AIO_TICK_HZ + (uint64_t)ts.tv_nsec / (1000000000 / AIO_TICK_HZ));
+#else
     return (aio_time)ts.tv_sec * 1000000000 + ts.tv_nsec;
+#endif
 }
 #endif
 
@@ -1723,6 +1799,14 @@ AIO_IMPL aio_time aio_loop_update_time(aio_loop *L)
 {
     if (!L->cfg.virtual_clock)
         L->now = L->cfg.clock(L->cfg.clock_ctx);
+#ifdef AIO_TIME32
+    /* The two values that mean "never" and "always" are not times: read
+     * them as the tick next to them. */
+    if (AIO__UNLIKELY(L->now == AIO_TIME_INF))
+        L->now = AIO_TIME_INF - 1;
+    else if (AIO__UNLIKELY(L->now == AIO_TIME_NEG_INF))
+        L->now = AIO_TIME_NEG_INF + 1;
+#endif
     L->clock_turn = L->turns;
     return L->now;
 }
@@ -1744,10 +1828,15 @@ AIO_IMPL int aio_clock_advance(aio_loop *L, aio_time delta)
 {
     if (!L->cfg.virtual_clock || delta < 0)
         return AIO_EINVAL;
-    L->now += delta;
+    L->now = AIO__TIME_ADD(L->now, delta);
+#ifdef AIO_TIME32
+    if (L->now == AIO_TIME_INF || L->now == AIO_TIME_NEG_INF)
+        L->now = AIO__TIME_ADD(L->now, 2); /* stepped over both: they are not times */
+#endif
     return 0;
 }
 
+#ifndef AIO_TIME32
 /* Saturating now + d for d >= 0. */
 static aio_time aio__after(aio_loop *L, aio_time d)
 {
@@ -1756,6 +1845,20 @@ static aio_time aio__after(aio_loop *L, aio_time d)
         return AIO_TIME_INF;
     return now + d;
 }
+#else
+/* now + d for d >= 0, d cut to AIO_TIME_MAX_DELAY; wraps, and steps over the
+ * two values that mean "never" and "always". */
+static aio_time aio__after(aio_loop *L, aio_time d)
+{
+    aio_time r;
+    if (d > AIO_TIME_MAX_DELAY)
+        d = AIO_TIME_MAX_DELAY;
+    r = AIO__TIME_ADD(aio__now(L), d);
+    if (r == AIO_TIME_INF || r == AIO_TIME_NEG_INF)
+        r = (aio_time)((uint32_t)r + 1u);
+    return r;
+}
+#endif
 
 /* ---- loop ------------------------------------------------------------- */
 
@@ -1791,7 +1894,7 @@ AIO_IMPL int aio_loop_init(aio_loop *L, const aio_config *cfg)
     L->root.state = AIO_GROUP_OPEN;
     L->root.loop = L;
     L->run_tailp = &L->run_head;
-#ifdef AIO_DEBUG
+#if defined(AIO_DEBUG) && !defined(AIO_NO_INSTRUMENTS)
     L->slow.threshold = AIO_MS(100);
     L->watched = 1;
 #endif
@@ -1952,7 +2055,7 @@ AIO_IMPL uint32_t aio_loop_step(aio_loop *L)
     L->nready = 0;
     AIO__STAT(L->steps += n);
     L->batch = n; /* kept in the loop, not in a register across the steps */
-    if (AIO__UNLIKELY(L->watched)) {
+    if (AIO__UNLIKELY(AIO__WATCHED(L))) {
         aio__run_watched(L, t);
     } else {
         do {
@@ -1985,7 +2088,7 @@ static int aio__idle(aio_loop *L)
     if (L->cfg.virtual_clock) {
         if (dl == AIO_TIME_INF)
             return L->cfg.idle ? (L->cfg.idle(L->cfg.idle_ctx, dl), 0) : AIO_EDEADLK;
-        if (dl > L->now)
+        if (AIO_TIME_BEFORE(L->now, dl))
             L->now = dl;
         return 0;
     }
@@ -1998,9 +2101,13 @@ static int aio__idle(aio_loop *L)
 #if AIO__HOSTED
     {
         aio_time now = aio_loop_update_time(L);
-        if (dl > now) {
+        if (AIO_TIME_BEFORE(now, dl)) {
             struct timespec ts;
+#ifdef AIO_TIME32
+            int64_t d = (int64_t)AIO_TIME_DIFF(dl, now) * (1000000000 / AIO_TICK_HZ);
+#else
             aio_time d = dl - now;
+#endif
             ts.tv_sec = (time_t)(d / 1000000000);
             ts.tv_nsec = (long)(d % 1000000000);
             while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -2009,7 +2116,7 @@ static int aio__idle(aio_loop *L)
     }
 #else
     /* No idle hook and a real clock: poll the clock until the deadline. */
-    while (aio_loop_update_time(L) < dl) {
+    while (AIO_TIME_BEFORE(aio_loop_update_time(L), dl)) {
     }
 #endif
     return 0;
@@ -2200,7 +2307,7 @@ AIO_IMPL int aio_scope_enter(aio_task *t, aio_scope *s, aio_time deadline)
     if (s->flags & AIO_SCOPE_CANCEL_CALLED) {
         L->ncancel++;
     } else if (deadline != AIO_TIME_INF) {
-        if (deadline <= aio__now(L)) {
+        if (!AIO_TIME_BEFORE(aio__now(L), deadline)) {
             s->tm.deadline = deadline;
             aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, AIO__REASON("deadline"));
         } else {
@@ -2323,7 +2430,7 @@ AIO_IMPL void aio_scope_set_deadline(aio_scope *s, aio_time deadline)
     s->tm.deadline = deadline;
     if (s->flags & AIO_SCOPE_CANCEL_CALLED || deadline == AIO_TIME_INF)
         return;
-    if (deadline <= aio__now(L))
+    if (!AIO_TIME_BEFORE(aio__now(L), deadline))
         aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, AIO__REASON("deadline"));
     else
         aio__tm_insert(L, &s->tm, deadline);
@@ -2353,7 +2460,7 @@ AIO_IMPL aio_time aio_effective_deadline(const aio_task *t)
     if (aio__chain_cancelled(t->scope, t))
         return AIO_TIME_NEG_INF;
     while (s) {
-        if ((s->flags & AIO_SCOPE_ACTIVE) && s->tm.deadline < dl)
+        if ((s->flags & AIO_SCOPE_ACTIVE) && AIO_TIME_BEFORE(s->tm.deadline, dl))
             dl = s->tm.deadline;
         if (s->flags & AIO_SCOPE_SHIELD)
             break;
@@ -2381,9 +2488,9 @@ AIO_IMPL int aio_task_cancel(aio_task *t)
 static AIO__NOINLINE void aio__fire_timers(aio_loop *L)
 {
     aio_loop_update_time(L);
-    while (L->heap && L->heap->deadline <= L->now) {
+    while (L->heap && !AIO_TIME_BEFORE(L->now, L->heap->deadline)) {
         aio_timer *tm = L->heap;
-        aio_time lag = L->now - tm->deadline; /* the loop's lag for this timer */
+        aio_time lag = AIO_TIME_DIFF(L->now, tm->deadline); /* the loop's lag for this timer */
         L->timers_fired++;
         L->timer_lag_total += lag;
         if (lag > L->timer_lag_max)
@@ -2589,7 +2696,7 @@ AIO_IMPL int aio__sleep_begin(aio_task *t, aio_time v, int absolute)
     if (rc)
         return rc;
     when = absolute ? v : aio__after(L, v);
-    if (when <= aio__now(L)) {
+    if (!AIO_TIME_BEFORE(aio__now(L), when)) {
         aio__yield(t, 1);
         return AIO_PARKED;
     }
@@ -2693,7 +2800,7 @@ AIO_IMPL int aio_spawn_at(aio_group *g, aio_task *c, aio_fn fn, void *frame, con
     aio__live_link(g, c);
     L->ntasks++;
     aio__enqueue(L, c);
-    if (AIO__UNLIKELY(L->instruments != NULL))
+    if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
         aio__instr_spawned(L, c);
     return 0;
 }
@@ -2817,7 +2924,7 @@ static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
         g->pending_starts--;
         aio_reschedule(starter, src);
         aio__group_maybe_done(g);
-        if (AIO__UNLIKELY(L->instruments != NULL))
+        if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
             aio__instr_exited(L, t, rc);
         return;
     }
@@ -2859,7 +2966,7 @@ joiners:
         }
     }
     aio__group_maybe_done(g);
-    if (AIO__UNLIKELY(L->instruments != NULL))
+    if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
         aio__instr_exited(L, t, rc);
 }
 
@@ -3014,7 +3121,7 @@ AIO_IMPL int aio__start_begin(aio_task *t, aio_group *g, aio_task *c, aio_fn fn,
     g->pending_starts++;
     L->ntasks++;
     aio__enqueue(L, c);
-    if (AIO__UNLIKELY(L->instruments != NULL))
+    if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
         aio__instr_spawned(L, c);
     t->top->wait.ptr = c;
     aio__park(t, AIO__WAIT_START, c);
@@ -3076,7 +3183,11 @@ AIO_IMPL int aio_started(aio_task *t, void *value)
  */
 
 #define AIO__ALWAYS_READY 1
+#ifdef AIO_TIME32
+#define AIO__MAX_WAIT AIO_TIME_MAX_DELAY /* longest single backend wait */
+#else
 #define AIO__MAX_WAIT AIO_SEC(3600) /* longest single backend wait */
+#endif
 #define AIO__BATCH 256              /* events taken from epoll/kqueue per wait */
 
 /* Atomics for the fields other threads touch (wake_pending, posts).  Parts
@@ -3621,8 +3732,14 @@ static int aio__reactor_wait(aio_loop *L, aio_time timeout)
 #if AIO__HOSTED
             struct timespec ts;
             aio_time d = (R->wake_armed && (timeout == AIO_TIME_INF || timeout > AIO_MS(1))) ? AIO_MS(1) : timeout;
+#ifdef AIO_TIME32
+            int64_t ns = (int64_t)d * (1000000000 / AIO_TICK_HZ);
+            ts.tv_sec = (time_t)(ns / 1000000000);
+            ts.tv_nsec = (long)(ns % 1000000000);
+#else
             ts.tv_sec = (time_t)(d / 1000000000);
             ts.tv_nsec = (long)(d % 1000000000);
+#endif
             nanosleep(&ts, NULL);
 #endif
         }
@@ -3658,14 +3775,14 @@ static int aio__reactor_idle(aio_loop *L)
             uint32_t eintr = L->reactor.eintr;
             if ((aio__reactor_wait(L, 0) < 0 || L->reactor.eintr != eintr) && !L->nready)
                 aio__reactor_wait(L, 0);
-            if (!L->nready && dl > L->now)
+            if (!L->nready && AIO_TIME_BEFORE(L->now, dl))
                 L->now = dl;
         }
         return 0;
     }
     {
         aio_time now = aio_loop_update_time(L);
-        aio__reactor_wait(L, dl == AIO_TIME_INF ? AIO_TIME_INF : dl > now ? dl - now : 0);
+        aio__reactor_wait(L, dl == AIO_TIME_INF ? AIO_TIME_INF : AIO_TIME_BEFORE(now, dl) ? AIO_TIME_DIFF(dl, now) : 0);
     }
     return 0;
 }
@@ -3747,14 +3864,14 @@ AIO_IMPL int aio_loop_poll(aio_loop *L, aio_time timeout)
     dl = L->heap ? L->heap->deadline : AIO_TIME_INF;
     if (L->nready || (L->cfg.virtual_clock && dl != AIO_TIME_INF))
         timeout = 0; /* virtual time does not pass while we wait for real */
-    else if (dl != AIO_TIME_INF && (dl <= now || dl - now < timeout))
-        timeout = dl > now ? dl - now : 0;
+    else if (dl != AIO_TIME_INF && (!AIO_TIME_BEFORE(now, dl) || AIO_TIME_DIFF(dl, now) < timeout))
+        timeout = AIO_TIME_BEFORE(now, dl) ? AIO_TIME_DIFF(dl, now) : 0;
     if (timeout == AIO_TIME_INF && !aio__reactor_active(L))
         return AIO_EDEADLK;
-    if (AIO__UNLIKELY(L->instruments != NULL))
-        aio__instr_wait(L, 0, timeout == AIO_TIME_INF ? AIO_TIME_INF : now + timeout);
+    if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
+        aio__instr_wait(L, 0, timeout == AIO_TIME_INF ? AIO_TIME_INF : AIO__TIME_ADD(now, timeout));
     rc = aio__reactor_wait(L, timeout);
-    if (AIO__UNLIKELY(L->instruments != NULL))
+    if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
         aio__instr_wait(L, 1, 0);
     if (rc < 0)
         return rc;
@@ -3882,10 +3999,10 @@ AIO_IMPL int aio_run(aio_loop *L, aio_task *main, aio_fn fn, void *frame)
         aio_loop_step(L);
         if (aio_task_done(main))
             break;
-        if (AIO__UNLIKELY(L->instruments != NULL))
+        if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
             aio__instr_wait(L, 0, aio_loop_next_deadline(L));
         rc = aio__idle(L);
-        if (AIO__UNLIKELY(L->instruments != NULL))
+        if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
             aio__instr_wait(L, 1, 0);
         if (rc == AIO_EDEADLK) {
             /* Nothing can wake anyone: cancel everything once, so cleanup
@@ -4008,7 +4125,7 @@ static void aio__dump_task(const aio_loop *L, const aio_task *t, int depth, void
         aio__put(out, ctx, aio__wait_names[t->wait_kind < 7 ? t->wait_kind : 0]);
         if (t->wait_kind == AIO__WAIT_SLEEP && t->u.tm.armed) {
             out(ctx, " until +");
-            aio__put_num(out, ctx, (long long)(t->u.tm.deadline - L->now));
+            aio__put_num(out, ctx, (long long)AIO_TIME_DIFF(t->u.tm.deadline, L->now));
             out(ctx, "ns");
         } else if (t->wait_kind == AIO__WAIT_LOT || t->wait_kind == AIO__WAIT_CUSTOM) {
             out(ctx, " ");
@@ -4016,7 +4133,7 @@ static void aio__dump_task(const aio_loop *L, const aio_task *t, int depth, void
         }
 #ifdef AIO_DEBUG
         out(ctx, " for ");
-        aio__put_num(out, ctx, (long long)(L->now - t->parked_at));
+        aio__put_num(out, ctx, (long long)AIO_TIME_DIFF(L->now, t->parked_at));
         out(ctx, "ns");
 #endif
     }
@@ -4057,7 +4174,7 @@ static void aio__dump_task(const aio_loop *L, const aio_task *t, int depth, void
                 out(ctx, " shielded");
             if (s->tm.deadline != AIO_TIME_INF) {
                 out(ctx, " deadline +");
-                aio__put_num(out, ctx, (long long)(s->tm.deadline - L->now));
+                aio__put_num(out, ctx, (long long)AIO_TIME_DIFF(s->tm.deadline, L->now));
                 out(ctx, "ns");
             }
             out(ctx, "\n");
@@ -4116,6 +4233,9 @@ AIO_IMPL int aio_instrument_add(aio_loop *L, aio_instrument *ins)
     aio_instrument **p;
     if (!L || !ins)
         return AIO_EINVAL;
+#ifdef AIO_NO_INSTRUMENTS
+    return AIO_EINVAL; /* compiled out */
+#endif
     for (p = &L->instruments; *p; p = &(*p)->next)
         if (*p == ins)
             return AIO_EBUSY;
@@ -4177,6 +4297,10 @@ AIO_IMPL int aio_loop_set_slow_step(aio_loop *L, aio_time threshold, void (*repo
 {
     if (!L || threshold < 0)
         return AIO_EINVAL;
+#ifdef AIO_NO_INSTRUMENTS
+    if (threshold != 0)
+        return AIO_EINVAL; /* compiled out */
+#endif
     L->slow.threshold = threshold;
     L->slow.report = report;
     L->slow.ctx = ctx;
@@ -4239,7 +4363,7 @@ static AIO__NOINLINE void aio__run_watched(aio_loop *L, aio_task *t)
         aio__step_task(L, t);
         if (L->slow.threshold) {
             t1 = aio__clock_now(L);
-            info.duration = t1 - t0;
+            info.duration = AIO_TIME_DIFF(t1, t0);
             if (info.duration > L->slow.threshold) {
                 info.task = t;
 #ifdef AIO_DEBUG
@@ -4261,8 +4385,8 @@ static AIO__NOINLINE void aio__run_watched(aio_loop *L, aio_task *t)
                 i->after_step(i->ctx, L, t);
         t = next;
     } while (t);
-    if (timed && t1 - batch0 > L->batch_time_max)
-        L->batch_time_max = t1 - batch0;
+    if (timed && AIO_TIME_DIFF(t1, batch0) > L->batch_time_max)
+        L->batch_time_max = AIO_TIME_DIFF(t1, batch0);
 }
 
 #if AIO__HOSTED

@@ -1041,7 +1041,7 @@ AIO_IMPL int aio__select_begin(aio_task *t, aio_select *s)
     }
     if (rc != AIO_EAGAIN)
         return rc;
-    if (s->deadline <= aio_now(L))
+    if (!AIO_TIME_BEFORE(aio_now(L), s->deadline))
         return AIO_ETIMEDOUT;
     for (i = 0; i < s->n; i++) {
         aio_chan_end *e = s->cases[i].end;

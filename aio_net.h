@@ -50,6 +50,9 @@
 #define AIO_NET_H
 
 #include "aio.h"
+#ifdef AIO_TIME32
+#error "aio_net.h needs nanosecond time: AIO_TIME32 (32-bit ticks) is a firmware option"
+#endif
 #include "aio_sync.h"
 
 #include <sys/types.h>

@@ -71,6 +71,9 @@
 #endif
 
 #include "aio.h"
+#ifdef AIO_TIME32
+#error "aio_proc.h needs nanosecond time: AIO_TIME32 (32-bit ticks) is a firmware option"
+#endif
 #include <signal.h>
 #include <sys/types.h>
 

@@ -53,6 +53,9 @@
 #define AIO_THREAD_H
 
 #include "aio.h"
+#ifdef AIO_TIME32
+#error "aio_thread.h needs nanosecond time: AIO_TIME32 (32-bit ticks) is a firmware option"
+#endif
 #include "aio_sync.h"
 #include <pthread.h>
 

@@ -28,6 +28,9 @@
 #define AIO_TRACE_H
 
 #include "aio.h"
+#ifdef AIO_TIME32
+#error "aio_trace.h writes nanosecond times: AIO_TIME32 (32-bit ticks) is not supported"
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -147,7 +150,7 @@ static void aio__trace_after_step(void *ctx, aio_loop *L, aio_task *t)
     unsigned line;
     e->kind = AIO_TRACE_STEP;
     e->at = tr->step_at;
-    e->dur = aio__trace_clock(L) - tr->step_at;
+    e->dur = AIO_TIME_DIFF(aio__trace_clock(L), tr->step_at);
     e->task = t;
     (void)aio_task_resume_site(t, &line);
     e->rc = (int32_t)line;
@@ -180,7 +183,7 @@ static void aio__trace_after_wait(void *ctx, aio_loop *L)
     e = aio__trace_push(tr);
     e->kind = AIO_TRACE_WAIT;
     e->at = tr->wait_at;
-    e->dur = now - tr->wait_at;
+    e->dur = AIO_TIME_DIFF(now, tr->wait_at);
 }
 
 AIO_IMPL int aio_trace_start(aio_trace *tr, aio_loop *L, aio_trace_event *buf, uint32_t cap)

@@ -24,6 +24,7 @@ aio_code() {
 
 LEAN="-DAIO_LEAN"
 LEAN_STATIC="-DAIO_LEAN -DAIO_STATIC"
+T32="-DAIO_TIME32"
 ARMCC="arm-none-eabi-gcc -mcpu=cortex-m3 -mthumb"
 ARMLD="-nostdlib -T embedded/arm/cm3.ld -Wl,--gc-sections embedded/arm/startup.c embedded/libc.c"
 
@@ -40,15 +41,17 @@ echo
 echo "| target, profile | flash (text+data) | RAM (data+bss) | aio_* code |"
 echo "|---|---|---|---|"
 if command -v arm-none-eabi-gcc >/dev/null; then
-    for prof in default lean lean-static; do
-        case $prof in default) d="" ;; lean) d=$LEAN ;; lean-static) d=$LEAN_STATIC ;; esac
+    for prof in default lean lean-static lean-t32 lean-static-t32; do
+        case $prof in default) d="" ;; lean) d=$LEAN ;; lean-static) d=$LEAN_STATIC ;;
+            lean-t32) d="$LEAN $T32" ;; lean-static-t32) d="$LEAN_STATIC $T32" ;; esac
         $ARMCC $FLAGS $d $ARMLD embedded/fw_size.c -lgcc -o "$B/fw_cm3_$prof.elf" || exit 1
         row "Cortex-M3 (Thumb-2), $prof" arm-none-eabi-size arm-none-eabi-nm "$B/fw_cm3_$prof.elf"
     done
 fi
 if command -v avr-gcc >/dev/null; then
-    for prof in default lean lean-static; do
-        case $prof in default) d="" ;; lean) d=$LEAN ;; lean-static) d=$LEAN_STATIC ;; esac
+    for prof in default lean lean-static lean-t32 lean-static-t32; do
+        case $prof in default) d="" ;; lean) d=$LEAN ;; lean-static) d=$LEAN_STATIC ;;
+            lean-t32) d="$LEAN $T32" ;; lean-static-t32) d="$LEAN_STATIC $T32" ;; esac
         avr-gcc -mmcu=atmega2560 $FLAGS $d -Wl,--gc-sections embedded/fw_size.c -o "$B/fw_avr_$prof.elf" || exit 1
         row "AVR ATmega2560, $prof" avr-size avr-nm "$B/fw_avr_$prof.elf"
     done
@@ -57,7 +60,8 @@ echo
 echo "The flash figures include the startup code, the semihosting exit (Cortex-M3) or"
 echo "avr-libc's startup and 64-bit arithmetic helpers (AVR).  lean = -DAIO_LEAN;"
 echo "lean-static adds -DAIO_STATIC, which lets the compiler inline the library into"
-echo "the program (so aio_* code is then mostly counted in the callers)."
+echo "the program (so aio_* code is then mostly counted in the callers); -t32 adds"
+echo "-DAIO_TIME32 (32-bit time in 1 ms ticks instead of 64-bit nanoseconds)."
 echo
 # Stack: fw_size.c run under emulation behind embedded/stack.c, which
 # paints the free RAM and reports the high-water mark.
@@ -104,14 +108,18 @@ echo "|---|---|---|---|"
 if command -v arm-none-eabi-gcc >/dev/null; then
     $ARMCC $FLAGS $ARMLD embedded/blink.c -lgcc -o "$B/blink_cm3.elf" || exit 1
     $ARMCC $FLAGS $LEAN_STATIC $ARMLD embedded/blink.c -lgcc -o "$B/blink_cm3_lean.elf" || exit 1
+    $ARMCC $FLAGS $LEAN_STATIC $T32 $ARMLD embedded/blink.c -lgcc -o "$B/blink_cm3_lean_t32.elf" || exit 1
     row "Cortex-M3, default" arm-none-eabi-size arm-none-eabi-nm "$B/blink_cm3.elf"
     row "Cortex-M3, lean-static" arm-none-eabi-size arm-none-eabi-nm "$B/blink_cm3_lean.elf"
+    row "Cortex-M3, lean-static-t32" arm-none-eabi-size arm-none-eabi-nm "$B/blink_cm3_lean_t32.elf"
 fi
 if command -v avr-gcc >/dev/null; then
     avr-gcc -mmcu=atmega328p $FLAGS -Wl,--gc-sections embedded/blink.c -o "$B/blink_328p.elf" || exit 1
     avr-gcc -mmcu=atmega328p $FLAGS $LEAN_STATIC -Wl,--gc-sections embedded/blink.c -o "$B/blink_328p_lean.elf" || exit 1
+    avr-gcc -mmcu=atmega328p $FLAGS $LEAN_STATIC $T32 -Wl,--gc-sections embedded/blink.c -o "$B/blink_328p_lean_t32.elf" || exit 1
     row "ATmega328P, default" avr-size avr-nm "$B/blink_328p.elf"
     row "ATmega328P, lean-static" avr-size avr-nm "$B/blink_328p_lean.elf"
+    row "ATmega328P, lean-static-t32" avr-size avr-nm "$B/blink_328p_lean_t32.elf"
 fi
 echo
 
@@ -129,7 +137,9 @@ add() { # add LABEL NM CC...
     fi
 }
 add "AVR (8-bit)" avr-nm avr-gcc -mmcu=atmega2560
+add "AVR, t32" avr-nm avr-gcc -mmcu=atmega2560 -DAIO_TIME32
 add "Cortex-M3" arm-none-eabi-nm arm-none-eabi-gcc -mcpu=cortex-m3 -mthumb
+add "Cortex-M3, t32" arm-none-eabi-nm arm-none-eabi-gcc -mcpu=cortex-m3 -mthumb -DAIO_TIME32
 add "rv32imac" riscv64-unknown-elf-nm riscv64-unknown-elf-gcc -march=rv32imac -mabi=ilp32
 add "i386" nm i686-linux-gnu-gcc
 add "armhf" nm arm-linux-gnueabihf-gcc
@@ -142,7 +152,7 @@ echo "$hdr"
 echo "$sep"
 for obj in task frame scope group timer loop post event lock sem flags notify chan chan_end; do
     row="| \`aio_$obj\` |"
-    for label in "AVR (8-bit)" "Cortex-M3" "rv32imac" "i386" "armhf" "x86-64" "aarch64" "s390x"; do
+    for label in "AVR (8-bit)" "AVR, t32" "Cortex-M3" "Cortex-M3, t32" "rv32imac" "i386" "armhf" "x86-64" "aarch64" "s390x"; do
         case "$cols" in *"$label:"*) ;; *) continue ;; esac
         nmtool=$(printf '%s' "$cols" | sed "s/.*$label:\([^ ]*\).*/\1/")
         v=$($nmtool -S -t d "$B/sizes-$label.o" | awk -v s="aio_sizeof_$obj" '$4 == s { print $2 + 0 }')
@@ -164,13 +174,20 @@ goal() {
 sizeof_of() { # sizeof_of LABEL NM OBJ
     case "$cols" in *"$1:"*) $2 -S -t d "$B/sizes-$1.o" | awk -v s="aio_sizeof_$3" '$4 == s { print $2 + 0 }' ;; esac
 }
-core="" task32="" task8="" bflash="" bram=""
+core="" core32="" task32="" task8="" task32t="" task8t="" bflash="" bram="" bflasht="" bramt=""
 [ -f "$B/fw_cm3_lean.elf" ] && core=$(aio_code arm-none-eabi-nm "$B/fw_cm3_lean.elf")
 task32=$(sizeof_of "Cortex-M3" arm-none-eabi-nm task)
 task8=$(sizeof_of "AVR (8-bit)" avr-nm task)
+[ -f "$B/fw_cm3_lean-t32.elf" ] && core32=$(aio_code arm-none-eabi-nm "$B/fw_cm3_lean-t32.elf")
+task32t=$(sizeof_of "Cortex-M3, t32" arm-none-eabi-nm task)
+task8t=$(sizeof_of "AVR, t32" avr-nm task)
 if [ -f "$B/blink_328p_lean.elf" ]; then
     set -- $(field avr-size "$B/blink_328p_lean.elf")
     bflash=$1 bram=$2
+fi
+if [ -f "$B/blink_328p_lean_t32.elf" ]; then
+    set -- $(field avr-size "$B/blink_328p_lean_t32.elf")
+    bflasht=$1 bramt=$2
 fi
 echo
 echo "## Goals"
@@ -178,9 +195,12 @@ echo
 echo "| goal | target | measured | |"
 echo "|---|---|---|---|"
 goal "core code (aio_* of fw_size.c), Cortex-M3, lean" 2048 "$core"
+goal "core code (aio_* of fw_size.c), Cortex-M3, lean, 32-bit ticks" 2048 "$core32"
 goal "sizeof(aio_task), Cortex-M3" 32 "$task32"
+goal "sizeof(aio_task), Cortex-M3, 32-bit ticks" 32 "$task32t"
 goal "sizeof(aio_task), AVR" 20 "$task8"
+goal "sizeof(aio_task), AVR, 32-bit ticks" 20 "$task8t"
 goal "blink flash, ATmega328P, lean-static" 6144 "$bflash"
 goal "blink static RAM, ATmega328P, lean-static" 384 "$bram"
-echo
-echo "(The blink goals assume 32-bit ticks, which are not implemented: time is int64_t ns.)"
+goal "blink flash, ATmega328P, lean-static, 32-bit ticks" 6144 "$bflasht"
+goal "blink static RAM, ATmega328P, lean-static, 32-bit ticks" 384 "$bramt"

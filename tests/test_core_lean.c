@@ -1,7 +1,8 @@
 /*
  * tests/test_core_lean.c - the lean profile (AIO_LEAN): the shuffler ignores
  * cfg.seed, aio_strerror and the dumps give no text, spawn and return sites
- * record no file (the line is kept), the loop's counters stay 0 -- and the
+ * record no file (the line is kept), the loop's counters stay 0, instruments
+ * and slow-step reports are compiled out -- and the
  * scheduler, scopes, groups and the interrupt-safe signals work as ever.
  */
 #define AIO_LEAN
@@ -144,9 +145,23 @@ TEST(interrupt_signals_work_in_the_lean_profile)
 }
 #endif
 
+TEST(the_lean_profile_has_no_instruments_or_slow_step_reports)
+{
+    aio_instrument ins;
+    memset(&ins, 0, sizeof ins);
+    test_loop_init(&L);
+    CHECK_EQ(aio_instrument_add(&L, &ins), AIO_EINVAL);
+    CHECK_EQ(aio_loop_set_slow_step(&L, AIO_MS(100), NULL, NULL), AIO_EINVAL);
+    CHECK_EQ(aio_loop_set_slow_step(&L, 0, NULL, NULL), 0);
+    CHECK_EQ(L.slow.threshold, 0); /* not on by default either, even in AIO_DEBUG builds */
+    CHECK_EQ(L.watched, 0);
+    aio_loop_close(&L);
+}
+
 int main(void)
 {
     RUN(the_lean_profile_drops_strings_sites_stats_and_the_shuffle);
+    RUN(the_lean_profile_has_no_instruments_or_slow_step_reports);
 #if AIO__HAVE_ATOMICS
     RUN_ONCE(interrupt_signals_work_in_the_lean_profile);
 #endif
