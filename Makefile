@@ -59,9 +59,10 @@ $(BUILD)/examples/%: examples/%.c $(HEADERS)
 # every header builds alone, first or after <stdio.h>, in C99, C11 and gnu11, with
 # and without the implementation; files that disagree on AIO_DEBUG fail to link;
 # the Arduino and PlatformIO manifests are valid, name files that exist, and
-# their example builds and runs (tests/check_manifests.sh).
+# their example builds and runs (tests/check_manifests.sh); the mistakes
+# aio_easy.h turns into compile errors do not compile (tests/check_easy_compile.sh).
 TEST_SCRIPTS ?= tests/check_api_docs.sh tests/check_misuse_coverage.sh tests/check_headers.sh tests/check_build_mix.sh \
-    tests/check_manifests.sh
+    tests/check_manifests.sh tests/check_easy_compile.sh
 
 test: $(TEST_BIN)
 	@sh tests/run.sh $(TEST_BIN) $(TEST_SCRIPTS)
@@ -104,6 +105,7 @@ examples: $(EX_BIN)
 # Runs every example and checks its output against examples/expected/<name>.txt
 # (format: examples/check_output.sh); each must also exit 0.
 test-examples: $(EX_BIN)
+	@sh examples/count_lines.sh
 	@sh examples/check_output.sh $(EX_BIN)
 
 # Benchmark targets (bench, bench-peers, bench-hyperfine, bench-check,
