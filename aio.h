@@ -58,7 +58,8 @@
  *   AIO_NO_SHUFFLE  no run-order perturbation: cfg.seed is ignored.
  *   AIO_NO_STRINGS  no message or dump text: aio_strerror returns "",
  *                   aio_dump, aio_waiters_dump and aio_lock_dump print nothing,
- *                   and the library's own cancels give a NULL reason.
+ *                   the library's own cancels give a NULL reason, and tasks
+ *                   keep no AIO_FAIL reason (aio_task_error_reason: NULL).
  *   AIO_NO_SITES    no __FILE__ strings: aio_spawn and AIO_RETURN record a
  *                   NULL file (aio_task_error_site and aio_frame_error_site
  *                   then give NULL; the line is kept).
@@ -623,7 +624,7 @@ struct aio_loop {
  * implementations), so a body without AIO_END does not compile: the
  * compiler reports the unbalanced brace at the end of the file ("expected
  * declaration or statement at end of input" with gcc, "expected '}'" with
- * clang), with a note pointing at AIO_BEGIN.  A plain `return` instead of
+ * clang and a note at the function's opening brace).  A plain `return` instead of
  * AIO_RETURN is an assertion under AIO_DEBUG when the loop sees the result.
  */
 #define AIO_END(rc) \

@@ -12,14 +12,23 @@
  *   AIO_TRY(expr)                a plain call: return its error from the coroutine
  *   AIO_TRY_AWAIT(rc, fn, child) await a sub-coroutine; return its error
  *   AIO_TRY_OP(rc, OP, ...)      any await macro (rc first); return its error
- *   AIO_CHILD(type)              a task and its frame as one object
+ *   AIO_CHILD(type), AIO_CHILD_OF(fn)
+ *                                a task and its frame as one object
  *   AIO_SPAWN_CHILD(g, c, fn)    spawn such a child
+ *   AIO_SPAWN_NEW(g, c, fn, .x = v, ...)
+ *                                reset its frame to these fields, then spawn
+ *                                (fn's frame type checked at compile time)
  *   AIO_NOW()                    the loop's time, inside a coroutine
  *   AIO_LOOP_CONFIG_INIT         an aio_config with every default
  *   aio_run_main(fn, frame)      the whole of main(): loop, run, exit status
+ *   AIO_MAIN(fn), AIO_MAIN_VIRTUAL(fn)
+ *                                define main() around aio_run_main
  *   AIO_QUEUE_PUT_ITEM / AIO_QUEUE_GET_ITEM / AIO_QUEUE_INIT_ARRAY
  *                                queue calls that pass sizeof *(p), checked
  *                                against the queue's item size
+ *   AIO_RUN_IN_THREAD(rc, pool, job, fn, arg)
+ *                                asyncio.to_thread, when aio_thread.h is
+ *                                included first
  *
  * Scoped "with" blocks (a limiter, a lock, a cancel scope released when the
  * block is left) are not offered: C runs nothing when a block is left by
@@ -158,6 +167,7 @@ extern "C" {
  * `fn` must be an AIO_CORO coroutine whose frame type is the child's: a
  * child of another frame type does not compile.  Same results as
  * aio_spawn.  Give at least one initialiser (`.hdr = {0}` for none).
+ * C only: a compound literal with designated initialisers.
  */
 #define AIO_SPAWN_NEW(g, c, fn, ...) \
     ((c)->frame = (AIO__CAT(aio__coro_frame_, fn)){ __VA_ARGS__ }, \
