@@ -26,9 +26,9 @@
  *   AIO_QUEUE_PUT_ITEM / AIO_QUEUE_GET_ITEM / AIO_QUEUE_INIT_ARRAY
  *                                queue calls that pass sizeof *(p), checked
  *                                against the queue's item size
- *   AIO_RUN_IN_THREAD(rc, pool, job, fn, arg)
- *                                asyncio.to_thread, when aio_thread.h is
- *                                included first
+ *   AIO_RUN_IN_THREAD(rc, pool, job, fn, arg), aio_run_main_pool,
+ *   AIO_MAIN_POOL(fn, pool, n)   asyncio.to_thread, and main() with a thread
+ *                                pool, when aio_thread.h is included first
  *
  * Scoped "with" blocks (a limiter, a lock, a cancel scope released when the
  * block is left) are not offered: C runs nothing when a block is left by
@@ -43,7 +43,8 @@
  *
  * Usage: include after (or instead of) aio.h, aio_sync.h and aio_chan.h;
  * the function bodies are compiled where AIO_IMPLEMENTATION is defined.
- * aio_run_main needs a hosted build (it prints a failure to stderr).
+ * On a hosted build aio_run_main prints a failure to stderr; without an OS
+ * (AIO_NO_OS) it only returns the status.
  */
 #ifndef AIO_EASY_H
 #define AIO_EASY_H
@@ -260,6 +261,24 @@ AIO_API int aio__queue_get_item_begin(aio_task *t, aio_queue *q, void *dst, size
         if (((rc) = aio_job_init((job), (fn), (arg), NULL, 0)) == 0) \
             AIO_TO_THREAD(rc, pool, job); \
     } while (0)
+
+/**
+ * aio_run_main_cfg with a thread pool around it: starts `pool` with `n`
+ * threads (handles in `threads`), runs the loop, then shuts the pool down
+ * (after the loop, as aio_pool_shutdown requires).  Returns the exit status
+ * of aio_run_main_cfg, or 1 after printing the error when the pool cannot
+ * start.  Defined only when aio_thread.h was included first.
+ */
+AIO_API int aio_run_main_pool(const aio_config *cfg, aio_pool *pool, pthread_t *threads, uint32_t n, aio_fn fn,
+                              void *frame);
+/** AIO_MAIN with aio_run_main_pool: `nthreads` threads (a constant) for `pool`. */
+#define AIO_MAIN_POOL(fn, pool, nthreads) \
+    int main(void) \
+    { \
+        static AIO__CAT(aio__coro_frame_, fn) aio__main_frame; \
+        static pthread_t aio__threads[nthreads]; \
+        return aio_run_main_pool(NULL, (pool), aio__threads, (nthreads), (fn), &aio__main_frame); \
+    }
 #endif
 
 #ifdef __cplusplus
@@ -314,6 +333,21 @@ AIO_IMPL int aio_run_main_cfg(const aio_config *cfg, aio_fn fn, void *frame)
 #endif
     return 1;
 }
+
+#ifdef AIO_THREAD_H
+AIO_IMPL int aio_run_main_pool(const aio_config *cfg, aio_pool *pool, pthread_t *threads, uint32_t n, aio_fn fn,
+                               void *frame)
+{
+    int status, rc = aio_pool_init(pool, threads, n);
+    if (rc != 0) {
+        fprintf(stderr, "aio: thread pool did not start: %s\n", aio_strerror(rc));
+        return 1;
+    }
+    status = aio_run_main_cfg(cfg, fn, frame);
+    aio_pool_shutdown(pool);
+    return status;
+}
+#endif
 
 static int aio__queue_item_size_ok(aio_task *t, const aio_queue *q, size_t size)
 {

@@ -9,13 +9,14 @@
  *     await asyncio.to_thread(checksum, n)   AIO_TRY_OP(rc, AIO_RUN_IN_THREAD, ...)
  *     q.task_done() / await q.join()         aio_queue_task_done / AIO_QUEUE_JOIN
  *     w.cancel()                             aio_group_cancel
+ *     asyncio.run(main())                    AIO_MAIN_POOL(main_task, &pool, 2): the pool's threads too
  *
  * Real clock (the threads do real work); the results are printed in order
  * once every item is done, so the output does not depend on the timing.
  */
 #define AIO_IMPLEMENTATION
 #include "aio_thread.h"
-#include "aio_easy.h" /* after aio_thread.h: AIO_RUN_IN_THREAD */
+#include "aio_easy.h" /* after aio_thread.h: its thread shorthands */
 #include <stdio.h>
 
 static int checksum(void *arg)                 /* blocking work: runs on a thread */
@@ -61,14 +62,4 @@ AIO_CORO(main_task, struct main_frame, t, f)
     AIO_END(rc);
 }
 
-int main(void)
-{
-    static struct main_frame frame;
-    static pthread_t threads[2];
-    int status;
-    if (aio_pool_init(&pool, threads, 2) != 0)
-        return 1;
-    status = aio_run_main(main_task, &frame);
-    aio_pool_shutdown(&pool);
-    return status;
-}
+AIO_MAIN_POOL(main_task, &pool, 2)

@@ -7,6 +7,7 @@
  */
 #define AIO_IMPLEMENTATION
 #include "core_util.h"
+#include "../aio_thread.h" /* first: the thread shorthands of aio_easy.h */
 #include "../aio_easy.h"
 
 #include <fcntl.h>
@@ -291,6 +292,56 @@ TEST(run_main_gives_an_exit_status)
         close(saved);
 }
 
+/* ---- thread shorthands ------------------------------------------------- */
+
+static aio_pool pool;
+static int add_one(void *arg) { return *(int *)arg + 1; }
+
+struct threaded { aio_frame hdr; aio_job job; int in, out; };
+AIO_CORO(threaded, struct threaded, t, f)
+{
+    int rc;
+    AIO_BEGIN(t, f);
+    f->in = 41;
+    AIO_TRY_OP(rc, AIO_RUN_IN_THREAD, &pool, &f->job, add_one, &f->in);
+    f->out = rc;
+    AIO_END(0);
+}
+
+/* Runs the failing call with stderr sent to /dev/null; returns its result. */
+static int quietly(int (*call)(void))
+{
+    int saved, devnull, rc = -1;
+    fflush(stderr);
+    saved = dup(2);
+    devnull = open("/dev/null", O_WRONLY);
+    if (saved >= 0 && devnull >= 0 && dup2(devnull, 2) == 2) {
+        rc = call();
+        fflush(stderr);
+        dup2(saved, 2);
+    }
+    if (devnull >= 0)
+        close(devnull);
+    if (saved >= 0)
+        close(saved);
+    return rc;
+}
+
+static struct threaded tf;
+static pthread_t threads[2];
+static int run_without_threads(void) { return aio_run_main_pool(NULL, &pool, threads, 0, threaded, &tf); }
+
+TEST(run_main_pool_runs_a_function_on_a_thread_and_stops_the_pool)
+{
+    memset(&tf, 0, sizeof tf);
+    CHECK_EQ(aio_run_main_pool(NULL, &pool, threads, 2, threaded, &tf), 0);
+    CHECK_EQ(tf.out, 42);
+    CHECK_EQ(pool.nthreads, 0); /* shut down */
+    memset(&tf, 0, sizeof tf);
+    CHECK_EQ(quietly(run_without_threads), 1); /* the pool cannot start: nothing runs */
+    CHECK_EQ(tf.in, 0);
+}
+
 int main(void)
 {
     RUN(try_forms_pass_results_on_and_return_errors);
@@ -300,5 +351,6 @@ int main(void)
     RUN(a_group_left_without_waiting_is_an_error_in_every_build);
     RUN(typed_queue_calls_check_the_item_size);
     RUN(run_main_gives_an_exit_status);
+    RUN_ONCE(run_main_pool_runs_a_function_on_a_thread_and_stops_the_pool);
     return harness_report();
 }
