@@ -9,7 +9,8 @@
 #   make test-freestanding  aio.h/aio_sync.h/aio_chan.h with -ffreestanding and AIO_NO_OS
 #   make test-labels     the core suite with labels-as-values resume points
 #   make examples        build every example
-#   make test-examples   run every example and check its output
+#   make test-examples   run every example and check its output (and count lines against Python)
+#   make lint-locals     plain coroutine locals used after an await (FILES=...)
 #   make bench           benchmarks at -O2 (see bench/bench.mk for the rest)
 #
 # CC=clang works for every target.  Every test file is a separate program:
@@ -39,7 +40,7 @@ EX_BIN    := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EX_SRC))
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all demo test test-sanitize test-tsan test-release test-cxx test-freestanding test-labels examples test-examples clean
+.PHONY: lint-locals all demo test test-sanitize test-tsan test-release test-cxx test-freestanding test-labels examples test-examples clean
 
 all: $(TEST_BIN) $(EX_BIN) demo
 
@@ -59,9 +60,11 @@ $(BUILD)/examples/%: examples/%.c $(HEADERS)
 # every header builds alone, first or after <stdio.h>, in C99, C11 and gnu11, with
 # and without the implementation; files that disagree on AIO_DEBUG fail to link;
 # the Arduino and PlatformIO manifests are valid, name files that exist, and
-# their example builds and runs (tests/check_manifests.sh).
+# their example builds and runs (tests/check_manifests.sh); the mistakes
+# aio_easy.h turns into compile errors do not compile (tests/check_easy_compile.sh);
+# the locals lint finds its fixture's mistakes and nothing in examples/.
 TEST_SCRIPTS ?= tests/check_api_docs.sh tests/check_misuse_coverage.sh tests/check_headers.sh tests/check_build_mix.sh \
-    tests/check_manifests.sh
+    tests/check_manifests.sh tests/check_easy_compile.sh tests/check_lint_locals.sh
 
 test: $(TEST_BIN)
 	@sh tests/run.sh $(TEST_BIN) $(TEST_SCRIPTS)
@@ -97,13 +100,20 @@ test-freestanding:
 
 # The core suite with labels-as-values resume points (GCC and clang).
 test-labels:
-	$(MAKE) test BUILD=build/$(CCNAME)-labels DEFS="-DAIO_DEBUG -DAIO_USE_LABELS" TEST_SCRIPTS= TEST_SRC="$(wildcard tests/test_core.c tests/test_core_scope.c tests/test_core_group.c tests/test_misuse.c)"
+	$(MAKE) test BUILD=build/$(CCNAME)-labels DEFS="-DAIO_DEBUG -DAIO_USE_LABELS" TEST_SCRIPTS= TEST_SRC="$(wildcard tests/test_core.c tests/test_core_scope.c tests/test_core_group.c tests/test_misuse.c tests/test_easy.c)"
 
 examples: $(EX_BIN)
+
+# Plain locals of a coroutine used after an await (tests/lint_locals.sh):
+#   make lint-locals FILES="src/a.c src/b.c"   (default: every example)
+FILES ?= $(EX_SRC)
+lint-locals:
+	@sh tests/lint_locals.sh $(FILES) && echo "lint-locals: no local used across an await in $(words $(FILES)) files"
 
 # Runs every example and checks its output against examples/expected/<name>.txt
 # (format: examples/check_output.sh); each must also exit 0.
 test-examples: $(EX_BIN)
+	@sh examples/count_lines.sh
 	@sh examples/check_output.sh $(EX_BIN)
 
 # Benchmark targets (bench, bench-peers, bench-hyperfine, bench-check,

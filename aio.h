@@ -58,7 +58,8 @@
  *   AIO_NO_SHUFFLE  no run-order perturbation: cfg.seed is ignored.
  *   AIO_NO_STRINGS  no message or dump text: aio_strerror returns "",
  *                   aio_dump, aio_waiters_dump and aio_lock_dump print nothing,
- *                   and the library's own cancels give a NULL reason.
+ *                   the library's own cancels give a NULL reason, and tasks
+ *                   keep no AIO_FAIL reason (aio_task_error_reason: NULL).
  *   AIO_NO_SITES    no __FILE__ strings: aio_spawn and AIO_RETURN record a
  *                   NULL file (aio_task_error_site and aio_frame_error_site
  *                   then give NULL; the line is kept).
@@ -366,6 +367,9 @@ struct aio_task {
     uint8_t state;      /* AIO_TASK_* */
     uint8_t flags;      /* AIO__TF_* */
     uint8_t wait_kind;  /* AIO__WAIT_* while parked */
+#ifndef AIO_NO_STRINGS
+    const char *reason; /* why it failed: set by AIO_FAIL, read with aio_task_error_reason */
+#endif
 #ifdef AIO_DEBUG
     const char *name;   /* set with aio_task_set_name() */
     const char *spawn_file;
@@ -556,6 +560,9 @@ struct aio_loop {
         void (*report)(void *ctx, const aio_slow_step *info);
         void *ctx;
     } slow;
+#ifdef AIO_DEBUG
+    uint32_t dbg_magic;            /* AIO__LOOP_MAGIC once aio_loop_init has run */
+#endif
 };
 
 /* ------------------------------------------------------------------------ */
@@ -623,8 +630,8 @@ struct aio_loop {
 #define AIO__LC_BEGIN(f) \
     _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"") \
     if ((f)->pc) { goto *(void *)(__extension__ ((char *)&&aio__lc_base + (int32_t)(f)->pc)); } \
-    _Pragma("GCC diagnostic pop") aio__lc_base:
-#define AIO__LC_END(f) return aio__bad_resume(aio__t, (f), AIO__FILE, __LINE__);
+    _Pragma("GCC diagnostic pop") { aio__lc_base:
+#define AIO__LC_END(f) return aio__bad_resume(aio__t, (f), AIO__FILE, __LINE__); }
 #define AIO__LC_OFF(l) (__extension__ ((uint32_t)(int32_t)((char *)&&l - (char *)&&aio__lc_base)))
 #define AIO__LC_SUSPEND2(f, l, ret) \
     do { (f)->pc = AIO__LC_OFF(l); AIO__DBG_SUSPEND_SITE(); return (ret); l:; } while (0)
@@ -686,6 +693,12 @@ struct aio_loop {
 /**
  * Closes the coroutine body: finishes it with result `rc`.  Falling off the
  * end is not possible; every path reaches AIO_END or AIO_RETURN.
+ * AIO_BEGIN opens a block that AIO_END closes (in both resume-point
+ * implementations), so a body without AIO_END does not compile: the
+ * compiler reports the unbalanced brace at the end of the file ("expected
+ * declaration or statement at end of input" with gcc, "expected '}'" with
+ * clang and a note at the function's opening brace).  A plain `return` instead of
+ * AIO_RETURN is an assertion under AIO_DEBUG when the loop sees the result.
  */
 #define AIO_END(rc) \
     AIO_RETURN(rc); \
@@ -697,6 +710,19 @@ struct aio_loop {
  * group reports for a failed child.
  */
 #define AIO_RETURN(rc) return aio__finish(aio__f, (rc), AIO__FILE, __LINE__)
+
+/**
+ * Finishes the coroutine now with the negative code `rc` and the reason
+ * string `why` (a string that outlives the task, usually a literal), which
+ * aio_task_error_reason reads back from the failed task.  The reason is the
+ * task's, so a nested coroutine sets it for the task it runs in.  Under
+ * AIO_NO_STRINGS the reason is dropped.
+ */
+#ifndef AIO_NO_STRINGS
+#define AIO_FAIL(rc, why) do { aio__t->reason = (why); AIO_RETURN(rc); } while (0)
+#else
+#define AIO_FAIL(rc, why) do { (void)(why); AIO_RETURN(rc); } while (0)
+#endif
 
 /**
  * Awaits a sub-coroutine: `fn` runs over `child` (a frame struct whose first
@@ -1042,6 +1068,22 @@ AIO_API void aio_group_cancel(aio_group *g, const char *reason);
 AIO_API aio_task *aio_group_failed_first(const aio_group *g);
 /** Next failed child after `t`, or NULL. */
 AIO_API aio_task *aio_group_failed_next(const aio_task *t);
+/**
+ * Number of failed children linked in `g` (the body's own error is not
+ * one), valid until the group is reused.  O(failures): it walks the list.
+ */
+AIO_API uint32_t aio_group_failed_count(const aio_group *g);
+/**
+ * The clauses of a for statement over the failed children of `g`, in order
+ * of failure, declaring `aio_task *t`: `for (AIO_GROUP_EACH_FAILED(g, t))`.
+ * No await in the loop body (`t` is a plain local).
+ */
+#define AIO_GROUP_EACH_FAILED(g, t) aio_task *t = aio_group_failed_first(g); t; t = aio_group_failed_next(t)
+/**
+ * The reason string a finished task gave with AIO_FAIL, or NULL (it failed
+ * with AIO_RETURN, did not fail, is not finished, or AIO_NO_STRINGS).
+ */
+AIO_API const char *aio_task_error_reason(const aio_task *t);
 /**
  * The file:line of the AIO_RETURN/AIO_END that ended a failed task's root
  * coroutine (NULL and line 0 if the task did not fail).  When the root only
@@ -1530,6 +1572,15 @@ static inline int aio__resumed_inline(aio_task *t)
     return t->top->rc;
 }
 
+/* A frame that finished through AIO_RETURN/AIO_END has fn == NULL (set by
+ * aio__finish); one that still has it returned with a plain `return`. */
+#ifdef AIO_DEBUG
+AIO_API void aio__plain_return(aio_task *t);
+#define AIO__CHECK_FINISHED(t, f) do { if ((f)->fn) aio__plain_return(t); } while (0)
+#else
+#define AIO__CHECK_FINISHED(t, f) ((void)0)
+#endif
+
 /** Sets up `child` to be awaited from `parent` (internal). */
 static inline void aio__call_setup(aio_frame *parent, aio_frame *child, aio_fn fn)
 {
@@ -1554,6 +1605,7 @@ static inline int aio__call_step(aio_task *t, aio_frame *parent, aio_frame *chil
     r = child->fn(t, child);
     if (AIO__IS_SUSPENDED(r))
         return r;
+    AIO__CHECK_FINISHED(t, child);
     child->fn = NULL;
     child->rc = r;
     t->top = parent;
@@ -1819,8 +1871,25 @@ static aio_time aio__now(aio_loop *L)
     return L->now;
 }
 
+/* Debug builds mark an initialised loop, so a loop used before
+ * aio_loop_init is an assertion instead of a walk through zeroed or stale
+ * memory.  The panic goes to the default path: the hook in an
+ * uninitialised loop cannot be trusted. */
+#define AIO__LOOP_MAGIC 0x61696f4cu /* "aioL" */
+#ifdef AIO_DEBUG
+#define AIO__CHECK_LOOP(L, what) /* what: the call, for the reader */ \
+    do { \
+        (void)(what); \
+        if ((L) && (L)->dbg_magic != AIO__LOOP_MAGIC) \
+            aio__panic(NULL, "loop used before aio_loop_init (or its memory was overwritten)", __FILE__, __LINE__); \
+    } while (0)
+#else
+#define AIO__CHECK_LOOP(L, what) ((void)0)
+#endif
+
 AIO_IMPL aio_time aio_now(aio_loop *L)
 {
+    AIO__CHECK_LOOP(L, "aio_now");
     return aio__now(L);
 }
 
@@ -1862,6 +1931,7 @@ static aio_time aio__after(aio_loop *L, aio_time d)
 
 /* ---- loop ------------------------------------------------------------- */
 
+
 static aio_loop *aio__loop_of_group(const aio_group *g);
 static void aio__reactor_init(aio_loop *L);
 static int aio__reactor_active(const aio_loop *L);
@@ -1897,6 +1967,9 @@ AIO_IMPL int aio_loop_init(aio_loop *L, const aio_config *cfg)
 #if defined(AIO_DEBUG) && !defined(AIO_NO_INSTRUMENTS)
     L->slow.threshold = AIO_MS(100);
     L->watched = 1;
+#endif
+#ifdef AIO_DEBUG
+    L->dbg_magic = AIO__LOOP_MAGIC;
 #endif
     aio__reactor_init(L);
     aio_loop_update_time(L);
@@ -2009,6 +2082,7 @@ static AIO__INLINE void aio__step_task(aio_loop *L, aio_task *t)
             break;
         }
         f = t->top; /* the frame that finished: a nested await has restored it */
+        AIO__CHECK_FINISHED(t, f);
         f->fn = NULL;
         f->rc = rc;
         if (!f->parent) {
@@ -2028,6 +2102,7 @@ AIO_IMPL uint32_t aio_loop_step(aio_loop *L)
 {
     aio_task *t;
     uint32_t n;
+    AIO__CHECK_LOOP(L, "aio_loop_step");
     AIO__ASSERT(L, L->current == NULL, "aio_loop_step called from inside a task");
     /* Callbacks posted from other threads or interrupts run first, so a host
      * that only ever calls aio_loop_step still sees them. */
@@ -2722,6 +2797,13 @@ AIO_IMPL int aio__finish(aio_frame *f, int rc, const char *file, int line)
     return rc;
 }
 
+#ifdef AIO_DEBUG
+AIO_IMPL void aio__plain_return(aio_task *t)
+{
+    AIO__ASSERT(aio_task_loop(t), 0, "a coroutine returned without AIO_RETURN or AIO_END (a plain return statement?)");
+}
+#endif
+
 AIO_IMPL int aio__bad_resume(aio_task *t, aio_frame *f, const char *file, int line)
 {
     aio_loop *L = aio_task_loop(t);
@@ -2747,6 +2829,9 @@ static void aio__task_setup(aio_task *c, aio_group *g, aio_fn fn, void *frame, c
     c->flags = 0;
     c->wait_kind = AIO__WAIT_NONE;
     c->sib_next = c->sib_prev = NULL;
+#ifndef AIO_NO_STRINGS
+    c->reason = NULL;
+#endif
 #ifdef AIO_DEBUG
     c->spawn_file = file;
     c->spawn_line = line;
@@ -2887,13 +2972,23 @@ static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
     AIO__ASSERT(L, !t->scope || t->scope->owner != t,
                 "task finished inside a scope or group it did not exit (a group left with live children?)");
     /* Release builds: exit forgotten scopes so no deadline timer outlives
-     * the frame.  A forgotten group with live children cannot be repaired. */
+     * the frame.  A forgotten group with live children cannot be repaired.
+     * A group left without AIO_GROUP_WAIT is an error in every build: the
+     * task finishes with AIO_EBUSY (the test is the one pointer comparison
+     * above, done for every slow-path exit). */
     while (t->scope && t->scope->owner == t) {
         aio_scope *s = t->scope;
-        if ((s->flags & AIO_SCOPE_GROUP) && (aio__group_of_scope(s)->live || aio__group_of_scope(s)->pending_starts))
-            break;
-        if (s->flags & AIO_SCOPE_GROUP)
+        if (s->flags & AIO_SCOPE_GROUP) {
+            if (rc >= 0 || rc == AIO_ECANCELED) {
+                rc = AIO_EBUSY;
+                t->top->rc = rc;
+                t->top->wait.file = NULL;
+                t->top->pc = 0;
+            }
+            if (aio__group_of_scope(s)->live || aio__group_of_scope(s)->pending_starts)
+                break;
             aio__group_of_scope(s)->state = AIO_GROUP_CLOSED;
+        }
         (void)aio__scope_pop(L, t, s, 0);
     }
     if (L->holds) { /* locks the task still holds: break them (trio's lot breakers) */
@@ -3044,6 +3139,23 @@ AIO_IMPL void aio_group_cancel(aio_group *g, const char *reason)
 
 AIO_IMPL aio_task *aio_group_failed_first(const aio_group *g) { return g->failed_head; }
 AIO_IMPL aio_task *aio_group_failed_next(const aio_task *t) { return t->state == AIO_TASK_FAILED ? t->sib_next : NULL; }
+AIO_IMPL uint32_t aio_group_failed_count(const aio_group *g)
+{
+    uint32_t n = 0;
+    const aio_task *t;
+    for (t = g->failed_head; t; t = t->sib_next)
+        n++;
+    return n;
+}
+AIO_IMPL const char *aio_task_error_reason(const aio_task *t)
+{
+#ifndef AIO_NO_STRINGS
+    if (aio_task_done(t) && t->top->rc < 0)
+        return t->reason;
+#endif
+    (void)t;
+    return NULL;
+}
 
 /* Leaves the group: pops its scope and computes the result.  Errors win over
  * cancellation.  Otherwise, if a cancellation reached the body or a child
@@ -3988,6 +4100,7 @@ AIO_IMPL int aio_loop_close(aio_loop *L)
 AIO_IMPL int aio_run(aio_loop *L, aio_task *main, aio_fn fn, void *frame)
 {
     int rc, deadlocked = 0;
+    AIO__CHECK_LOOP(L, "aio_run");
     AIO__ASSERT(L, !L || L->current == NULL, "aio_run called from inside a task");
     if (!L || !main || L->current)
         return AIO_EINVAL;

@@ -30,6 +30,7 @@
 #define AIO_IMPLEMENTATION
 #include "harness.h"
 #include "../aio_chan.h"
+#include "../aio_easy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -241,6 +242,51 @@ static int task_ends_inside_scope(void)
     observed = (int)L.nheap; /* release builds exit the scope: no timer left */
     aio_loop_close(&L);
     return observed;
+}
+
+/* ---- a loop used before aio_loop_init, a plain return, a mistyped item -- */
+
+static int loop_uninit(void)
+{
+    static aio_loop raw; /* zeroed, never initialised */
+    memset(&mt, 0, sizeof mt);
+    static struct napper nf;
+    return aio_run(&raw, &mt, napper, &nf);
+}
+
+static int plain_return_main(aio_task *t, void *p)
+{
+    struct napper *f = (struct napper *)p;
+    AIO_BEGIN(t, f);
+    if (f)
+        return 7; /* misuse: a plain return instead of AIO_RETURN(7) */
+    AIO_END(0);
+}
+static int plain_return(void)
+{
+    static struct napper nf;
+    memset(&nf, 0, sizeof nf);
+    return misuse_run(plain_return_main, &nf);
+}
+
+struct mistyped { aio_frame hdr; aio_queue q; long long items[2]; char c; int rc; };
+static int mistyped_put_main(aio_task *t, void *p)
+{
+    struct mistyped *f = (struct mistyped *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_QUEUE_INIT_ARRAY(&f->q, AIO_QUEUE_FIFO, f->items);
+    f->c = 'x';
+    AIO_QUEUE_PUT_ITEM(rc, &f->q, &f->c); /* misuse: a char into a queue of long long */
+    if (rc == AIO_EINVAL && aio_queue_len(&f->q) == 0)
+        rc = -1; /* nothing was put */
+    AIO_END(rc);
+}
+static int mistyped_put(void)
+{
+    static struct mistyped mf;
+    memset(&mf, 0, sizeof mf);
+    return misuse_run(mistyped_put_main, &mf);
 }
 
 /* ---- timers ------------------------------------------------------------ */
@@ -660,6 +706,12 @@ static const struct site sites[] = {
       "aio_spawn: the task is still in use (running, parked, or failed and linked)", AIO_EBUSY, 0 },
     { "task_ends_inside_scope", task_ends_inside_scope, "aio.h",
       "task finished inside a scope or group it did not exit (a group left with live children?)", 0, 0 },
+    { "loop_uninit", loop_uninit, "aio.h",
+      "loop used before aio_loop_init (or its memory was overwritten)", NOFALLBACK, 0 },
+    { "plain_return", plain_return, "aio.h",
+      "a coroutine returned without AIO_RETURN or AIO_END (a plain return statement?)", 7, 1 },
+    { "mistyped_put", mistyped_put, "aio_easy.h",
+      "AIO_QUEUE_PUT_ITEM/AIO_QUEUE_GET_ITEM: the item's size is not the queue's item size", -1, 0 },
     { "group_enter_twice", group_enter_twice, "aio.h",
       "aio_group_enter: group is already open", AIO_EBUSY, 0 },
     { "group_wait_unopened", group_wait_unopened, "aio.h",

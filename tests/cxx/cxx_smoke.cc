@@ -15,6 +15,9 @@
 #if __has_include("aio_trace.h")
 #include "aio_trace.h"
 #endif
+#if __has_include("aio_easy.h")
+#include "aio_easy.h"
+#endif
 #endif
 #include <cstdio>
 #include <cstring>
