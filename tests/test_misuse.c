@@ -672,7 +672,7 @@ static const struct site sites[] = {
       "AIO_START: the task is still in use", AIO_EBUSY, 0 },
     { "step_in_task", step_in_task, "aio.h",
       "aio_loop_step called from inside a task", NOFALLBACK, 0 },
-    { "poll_in_task", poll_in_task, "aio.h",
+    { "poll_in_task", poll_in_task, "aio_reactor.h",
       "aio_loop_poll called from inside a task", AIO_EINVAL, 0 },
     { "run_in_task", run_in_task, "aio.h",
       "aio_run called from inside a task", AIO_EINVAL, 0 },
