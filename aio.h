@@ -400,57 +400,57 @@ typedef struct aio_config {
     void (*panic)(const char *msg, const char *file, int line);
 } aio_config;
 
-/* ---- I/O reactor state (embedded in aio_loop; see "I/O reactor" below) ---- */
-
-/* Backend selection.  Define one of AIO_BACKEND_EPOLL, AIO_BACKEND_KQUEUE,
- * AIO_BACKEND_POLL or AIO_BACKEND_NONE to override the automatic choice
- * (epoll on Linux, kqueue on BSD and macOS, poll on other POSIX systems,
- * none without an OS). */
-#define AIO__BE_NONE 0
-#define AIO__BE_EPOLL 1
-#define AIO__BE_KQUEUE 2
-#define AIO__BE_POLL 3
-#if !AIO__HOSTED || defined(AIO_BACKEND_NONE)
-#define AIO__BACKEND AIO__BE_NONE
-#elif defined(AIO_BACKEND_EPOLL)
-#define AIO__BACKEND AIO__BE_EPOLL
-#elif defined(AIO_BACKEND_KQUEUE)
-#define AIO__BACKEND AIO__BE_KQUEUE
-#elif defined(AIO_BACKEND_POLL)
-#define AIO__BACKEND AIO__BE_POLL
-#elif defined(__linux__)
-#define AIO__BACKEND AIO__BE_EPOLL
-#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) || \
-    defined(__DragonFly__)
-#define AIO__BACKEND AIO__BE_KQUEUE
-#else
-#define AIO__BACKEND AIO__BE_POLL
-#endif
-
-/** Buckets of the loop's fd-wait hash (tasks parked on fds, keyed by fd). */
-#ifndef AIO_FD_BUCKETS
-#define AIO_FD_BUCKETS 64
-#endif
+/* ---- I/O backend seam ------------------------------------------------- */
 
 typedef struct aio_post aio_post;
 
-/* Per-loop reactor state.  Tasks parked on an fd are the hash nodes
- * themselves (their run-queue links), so an fd wait needs no storage of its
- * own.  wake_pending and posts are the only fields other threads touch. */
-typedef struct aio__reactor {
-#if AIO__BACKEND != AIO__BE_NONE
-    aio_task *fds[AIO_FD_BUCKETS]; /* fd waits, chained through u.q.next/prev */
-    int bfd;                       /* epoll/kqueue descriptor, -1 until first use */
-    int wake_rd, wake_wr;          /* eventfd (twice) or pipe ends, -1 when not armed */
-    int wakers;                    /* aio_loop_wake calls in progress (other threads) */
-#endif
-    uint32_t nfds;                 /* tasks parked on fds */
-    uint32_t polls;                /* backend waits so far */
-    uint32_t eintr;                /* backend waits interrupted by a signal */
+/**
+ * The interface between the loop and an I/O backend (the OS reactor of
+ * aio_reactor.h, or a program's own), installed with aio_loop_set_backend.
+ * Without one, the loop's idle step is the platform's idle hook
+ * (aio_config.idle) and fd waits do not exist; that is the firmware
+ * configuration.  Every operation gets the `ctx` given at installation.
+ *
+ *   wait(ctx, timeout)  one wait for I/O of at most `timeout` ns (0: just
+ *                       look; AIO_TIME_INF: until an event or a wake).  It
+ *                       reschedules (aio_reschedule) the tasks whose I/O is
+ *                       ready and consumes an OS wake-up it sees.  May return
+ *                       at once without a system call when nothing is
+ *                       watched and timeout is 0.  Returns 0 or more (it
+ *                       looked), AIO_EAGAIN (interrupted by a signal before
+ *                       it looked) or -errno.  Called on the loop's thread,
+ *                       at most once per loop turn.
+ *   wake(ctx)           makes a wait in progress, or the next one, return.
+ *                       Called by aio_loop_wake from any thread, a signal
+ *                       handler or an interrupt, once per wake-up the loop
+ *                       has not yet consumed (wakes coalesce before it).
+ *                       NULL: the backend has no OS wake-up.
+ *   wake_enable(ctx)    arms the OS side of the wake path (aio_loop_wake_enable);
+ *                       0 or -errno.  NULL: nothing to arm.
+ *   parked(ctx)         tasks now parked on the backend; while nonzero the
+ *                       loop consults the backend when idle and never reports
+ *                       a deadlock.
+ *   close(ctx)          releases the backend's OS resources (aio_loop_close).
+ *                       NULL: nothing to release.
+ */
+typedef struct aio_backend {
+    int (*wait)(void *ctx, aio_time timeout);
+    void (*wake)(void *ctx);
+    int (*wake_enable)(void *ctx);
+    uint32_t (*parked)(void *ctx);
+    void (*close)(void *ctx);
+} aio_backend;
+
+/* The loop side of I/O and wake-ups.  wake_pending and posts are the only
+ * fields other threads touch. */
+typedef struct aio__io {
+    const aio_backend *be;         /* the installed backend, or NULL */
+    void *ctx;                     /* its context */
+    uint32_t polls;                /* backend waits (or idle-hook waits) so far */
     uint8_t wake_armed;            /* aio_loop_wake_enable was called */
     int wake_pending;              /* set by aio_loop_wake (any thread, ISR); atomic */
     aio_post *posts;               /* aio_loop_post stack (any thread); atomic */
-} aio__reactor;
+} aio__io;
 
 /** The event loop.  Owned by the caller; initialise with aio_loop_init. */
 struct aio_loop {
@@ -470,7 +470,7 @@ struct aio_loop {
     aio_group root;                /* the main task's group */
     uint64_t turns;                /* loop turns so far */
     uint64_t steps;                /* task steps so far */
-    aio__reactor reactor;          /* I/O reactor (fd waits, wake path) */
+    aio__io io;                    /* I/O backend and wake path */
     aio_hold *holds;               /* held locks (aio_hold), broken if their owner finishes */
     uint32_t ntasks;               /* live tasks: spawned or started, not yet finished */
     aio_instrument *instruments;   /* registered with aio_instrument_add, oldest first */
@@ -1035,9 +1035,37 @@ AIO_API uint32_t aio_lot_repark(aio_lot *from, aio_lot *to, uint32_t n);
 /** Number of parked tasks. */
 #define aio_lot_len(lot) ((lot)->len)
 
+/* ------------------------------------------------------------------------ */
+/* I/O backend seam and wake path                                            */
+/* ------------------------------------------------------------------------ */
+
 /**
- * Arms the cross-thread / interrupt wake path of `loop` (an eventfd on
- * Linux, a pipe on other POSIX systems, a flag on backend "none").  Call it
+ * Installs `be` (with its context `ctx`) as the loop's I/O backend; NULL
+ * removes it.  The OS reactor does this for you (aio_reactor_init in
+ * aio_reactor.h).  Call it on the loop's thread, after aio_loop_init and
+ * before anything waits on the backend or another thread wakes the loop.
+ * Returns 0, or AIO_EINVAL (NULL loop, or a backend without wait or parked).
+ */
+AIO_API int aio_loop_set_backend(aio_loop *loop, const aio_backend *be, void *ctx);
+
+/**
+ * Embedding: one turn for a host loop (a GUI, game or firmware super-loop).
+ * Waits for I/O and cross-thread wakes for at most `timeout` ns (0: just
+ * look; AIO_TIME_INF: until something happens), cut short by the next timer
+ * deadline and not at all while tasks are runnable, wakes the tasks whose fds
+ * are ready, runs posted callbacks, then runs one aio_loop_step.  Without a
+ * backend the wait is the idle hook (or a sleep).  The wait is real time
+ * even on a virtual clock (which never moves by itself here).
+ * Returns the number of tasks stepped, AIO_EINVAL for a negative timeout or
+ * a call from inside a task (an assertion under AIO_DEBUG), or AIO_EDEADLK
+ * when asked to wait forever with nothing that could ever wake a task.
+ */
+AIO_API int aio_loop_poll(aio_loop *loop, aio_time timeout);
+
+/**
+ * Arms the cross-thread / interrupt wake path of `loop` (with the OS
+ * reactor: an eventfd on Linux, a pipe on other POSIX systems; without a
+ * backend: a flag the idle step checks).  Call it
  * on the loop's thread before another thread or an ISR calls aio_loop_wake
  * or aio_loop_post.  While armed, a loop with every task parked waits for a
  * wake instead of reporting AIO_EDEADLK.  Returns 0 or -errno.
@@ -1108,12 +1136,14 @@ AIO_API int aio_post_pending(aio_post *node);
 AIO_API int aio_loop_wake_pending(aio_loop *loop);
 
 /**
- * Closes the loop's OS descriptors (backend, wake path).  Only closes: it is
- * the way to drop a loop inherited across fork().  A thread that is inside
- * aio_loop_wake (or aio_loop_post) at that moment is waited for, so the wake
- * descriptor is never closed under its write; threads must not wake or post
- * after the call returns.  Returns 0, or AIO_EBUSY if tasks were still parked
- * on fds (they stay parked; do not run the loop again).
+ * Closes the loop's OS descriptors through the backend's close (the OS
+ * reactor: its epoll or kqueue set and wake path) and disarms the wake path.
+ * Only closes: with the OS reactor it is one way to drop a loop inherited
+ * across fork() (aio_reactor_fork keeps it).  The reactor waits for a thread
+ * that is inside aio_loop_wake (or aio_loop_post) at that moment, so the
+ * wake descriptor is never closed under its write; threads must not wake or
+ * post after the call returns.  Returns 0, or AIO_EBUSY if tasks were still
+ * parked on the backend (they stay parked; do not run the loop again).
  */
 AIO_API int aio_loop_close(aio_loop *loop);
 
@@ -1550,9 +1580,8 @@ static aio_time aio__after(aio_loop *L, aio_time d)
 /* ---- loop ------------------------------------------------------------- */
 
 static aio_loop *aio__loop_of_group(const aio_group *g);
-static void aio__reactor_init(aio_loop *L);
-static int aio__reactor_active(const aio_loop *L);
-static int aio__reactor_idle(aio_loop *L);
+static int aio__io_active(const aio_loop *L);
+static int aio__io_idle(aio_loop *L);
 AIO_IMPL int aio_loop_init(aio_loop *L, const aio_config *cfg)
 {
     if (!L)
@@ -1585,7 +1614,6 @@ AIO_IMPL int aio_loop_init(aio_loop *L, const aio_config *cfg)
     L->slow.threshold = AIO_MS(100);
     L->watched = 1;
 #endif
-    aio__reactor_init(L);
     aio_loop_update_time(L);
     return 0;
 }
@@ -1767,8 +1795,8 @@ AIO_IMPL aio_time aio_loop_next_deadline(const aio_loop *L)
 static int aio__idle(aio_loop *L)
 {
     aio_time dl;
-    if (aio__reactor_active(L))
-        return aio__reactor_idle(L); /* fds or the wake path: poll the backend */
+    if (aio__io_active(L))
+        return aio__io_idle(L); /* fds or the wake path: poll the backend */
     if (L->nready)
         return 0;
     dl = L->heap ? L->heap->deadline : AIO_TIME_INF;
@@ -2844,29 +2872,8 @@ AIO_IMPL int aio_started(aio_task *t, void *value)
 }
 
 /* ======================================================================== */
-/* ---- I/O reactor -------------------------------------------------------- */
+/* ---- wake path: atomics, posts, the backend seam ------------------------ */
 /* ======================================================================== */
-
-/*
- * Every backend provides the same five functions, in its own section below:
- *   aio__be_open(L)                  create the backend descriptor if needed
- *   aio__be_update(L, fd, old, new)  change the interest in fd from mask old
- *                                    to mask new; 0, AIO__ALWAYS_READY (the fd
- *                                    cannot be watched and is always ready),
- *                                    or -errno
- *   aio__be_wait(L, timeout)         one wait (ns, AIO_TIME_INF = no limit)
- *                                    that wakes the ready fds' tasks through
- *                                    aio__fd_dispatch / aio__fd_wake_one;
- *                                    0 on EINTR, or -errno
- *   aio__be_close(L)                 close the backend descriptor
- * The portable part keeps the tasks parked on fds in a small hash keyed by fd
- * (the tasks' own run-queue links are the chain), registers interest only
- * while a task waits, and owns the wake path and the post queue.
- */
-
-#define AIO__ALWAYS_READY 1
-#define AIO__MAX_WAIT AIO_SEC(3600) /* longest single backend wait */
-#define AIO__BATCH 256              /* events taken from epoll/kqueue per wait */
 
 /* Atomics for the fields other threads touch (wake_pending, posts).  Parts
  * without lock-free atomics (AVR, Cortex-M0, RISC-V without "A") are
@@ -2942,30 +2949,18 @@ AIO__UNUSED static unsigned aio__u_add(unsigned *p, unsigned v) { unsigned o = *
 AIO__UNUSED static unsigned aio__u_load(unsigned *p) { return *(volatile unsigned *)p; }
 #endif
 
-/* An fd wait is encoded in the parked frame's wait pointer: fd * 4 + direction. */
-AIO__UNUSED static int aio__fdw_fd(const aio_task *t) { return (int)((uintptr_t)t->top->wait.ptr >> 2); }
-AIO__UNUSED static unsigned aio__fdw_dir(const aio_task *t) { return (unsigned)((uintptr_t)t->top->wait.ptr & 3u); }
 
-static void aio__reactor_init(aio_loop *L)
+/* Fd waits or an armed wake path: the loop must consult the backend when idle. */
+static int aio__io_active(const aio_loop *L)
 {
-#if AIO__BACKEND != AIO__BE_NONE
-    L->reactor.bfd = L->reactor.wake_rd = L->reactor.wake_wr = -1;
-#else
-    (void)L;
-#endif
-}
-
-/* Fd waits or an armed wake path: the loop must consult the reactor when idle. */
-static int aio__reactor_active(const aio_loop *L)
-{
-    return L->reactor.nfds != 0 || L->reactor.wake_armed;
+    return L->io.wake_armed || (L->io.be && L->io.be->parked(L->io.ctx) != 0);
 }
 
 /* Whether a callback has been posted since the last turn (one load). */
 static int aio__posts_waiting(aio_loop *L)
 {
 #if AIO__HAVE_ATOMICS
-    return aio__post_load(&L->reactor.posts) != NULL;
+    return aio__post_load(&L->io.posts) != NULL;
 #else
     (void)L;
     return 0;
@@ -2977,9 +2972,9 @@ static AIO__NOINLINE void aio__run_posts(aio_loop *L)
 {
 #if AIO__HAVE_ATOMICS
     aio_post *p, *rev = NULL;
-    if (!aio__post_load(&L->reactor.posts))
+    if (!aio__post_load(&L->io.posts))
         return;
-    p = aio__post_take(&L->reactor.posts);
+    p = aio__post_take(&L->io.posts);
     while (p) { /* the stack holds newest first */
         aio_post *nx = p->next;
         p->next = rev;
@@ -3005,7 +3000,7 @@ AIO_IMPL int aio_loop_post(aio_loop *L, aio_post *node, void (*cb)(aio_loop *, v
 {
 #if AIO__HAVE_ATOMICS
     aio_post *old;
-    if (!L || !node || !cb || !L->reactor.wake_armed)
+    if (!L || !node || !cb || !L->io.wake_armed)
         return AIO_EINVAL;
     /* Claim the node: only the poster that flips `queued` from 0 links it,
      * so a node is never on the list twice (which would make it a cycle). */
@@ -3013,10 +3008,10 @@ AIO_IMPL int aio_loop_post(aio_loop *L, aio_post *node, void (*cb)(aio_loop *, v
         return AIO_EBUSY;
     node->cb = cb;
     node->arg = arg;
-    old = aio__post_load(&L->reactor.posts);
+    old = aio__post_load(&L->io.posts);
     do {
         node->next = old;
-    } while (!aio__post_cas(&L->reactor.posts, &old, node));
+    } while (!aio__post_cas(&L->io.posts, &old, node));
     aio_loop_wake(L);
     return 0;
 #else
@@ -3032,7 +3027,150 @@ AIO_IMPL int aio_post_pending(aio_post *node)
 
 AIO_IMPL int aio_loop_wake_pending(aio_loop *L)
 {
-    return aio__flag_load(&L->reactor.wake_pending) != 0;
+    return aio__flag_load(&L->io.wake_pending) != 0;
+}
+
+#define AIO__MAX_WAIT AIO_SEC(3600) /* longest single backend wait */
+
+AIO_IMPL int aio_loop_set_backend(aio_loop *L, const aio_backend *be, void *ctx)
+{
+    if (!L || (be && (!be->wait || !be->parked)))
+        return AIO_EINVAL;
+    L->io.be = be;
+    L->io.ctx = be ? ctx : NULL;
+    return 0;
+}
+
+/* One wait of at most `timeout` ns (AIO_TIME_INF: no limit) through the
+ * backend, or the idle hook without one, then the wake flag and posted
+ * callbacks.  Returns what the backend's wait returned (AIO_EAGAIN: it was
+ * interrupted before it looked), or 0. */
+static int aio__io_wait(aio_loop *L, aio_time timeout)
+{
+    aio__io *R = &L->io;
+    int rc = 0;
+    if (timeout != AIO_TIME_INF && timeout > AIO__MAX_WAIT)
+        timeout = AIO__MAX_WAIT;
+    if (R->be) {
+        AIO__STAT(R->polls++);
+        rc = R->be->wait(R->ctx, timeout);
+        /* The backend consumed any OS wake-up it saw; one that lands after
+         * this clear writes again, and the posts of one before it are
+         * visible to the aio__run_posts below. */
+        if (aio__flag_load(&R->wake_pending))
+            aio__flag_xchg(&R->wake_pending, 0);
+    } else {
+        /* No OS: the idle hook is the wait (e.g. WFI; an interrupt ends it). */
+        if (timeout != 0 && !aio__flag_load(&R->wake_pending)) {
+            AIO__STAT(R->polls++);
+            if (L->cfg.idle) {
+                L->cfg.idle(L->cfg.idle_ctx, timeout == AIO_TIME_INF ? AIO_TIME_INF : aio__after(L, timeout));
+            } else {
+#if AIO__HOSTED
+                struct timespec ts;
+                aio_time d = (R->wake_armed && (timeout == AIO_TIME_INF || timeout > AIO_MS(1))) ? AIO_MS(1) : timeout;
+                ts.tv_sec = (time_t)(d / 1000000000);
+                ts.tv_nsec = (long)(d % 1000000000);
+                nanosleep(&ts, NULL);
+#endif
+            }
+        }
+        aio__flag_xchg(&R->wake_pending, 0);
+    }
+    aio__run_posts(L);
+    return rc;
+}
+
+/* The loop's idle step when the backend has something to watch (called by
+ * aio__idle).  Waits exactly once: with timeout 0 while tasks are runnable;
+ * with the virtual clock, timeout 0 and then a jump to the next deadline if
+ * nothing became ready (or no limit when there is no deadline); with a real
+ * clock, until the next deadline.  Never reports a deadlock: an fd or a wake
+ * can still arrive. */
+static int aio__io_idle(aio_loop *L)
+{
+    aio_time dl = L->heap ? L->heap->deadline : AIO_TIME_INF;
+    if (L->nready) {
+        aio__io_wait(L, 0);
+        return 0;
+    }
+    if (L->cfg.virtual_clock) {
+        if (dl == AIO_TIME_INF) {
+            aio__io_wait(L, AIO_TIME_INF);
+            return 0;
+        }
+        /* A wait that was interrupted or failed has not looked, and jumping
+         * then could pass over a ready fd: look once more first.  (A backend
+         * that keeps failing still lets time pass.) */
+        if (aio__io_wait(L, 0) < 0 && !L->nready)
+            aio__io_wait(L, 0);
+        if (!L->nready && dl > L->now)
+            L->now = dl;
+        return 0;
+    }
+    {
+        aio_time now = aio_loop_update_time(L);
+        aio__io_wait(L, dl == AIO_TIME_INF ? AIO_TIME_INF : dl > now ? dl - now : 0);
+    }
+    return 0;
+}
+
+AIO_IMPL int aio_loop_poll(aio_loop *L, aio_time timeout)
+{
+    aio_time now, dl;
+    int rc;
+    AIO__ASSERT(L, L->current == NULL, "aio_loop_poll called from inside a task");
+    if (timeout < 0 || L->current)
+        return AIO_EINVAL;
+    now = aio_loop_update_time(L);
+    dl = L->heap ? L->heap->deadline : AIO_TIME_INF;
+    if (L->nready || (L->cfg.virtual_clock && dl != AIO_TIME_INF))
+        timeout = 0; /* virtual time does not pass while we wait for real */
+    else if (dl != AIO_TIME_INF && (dl <= now || dl - now < timeout))
+        timeout = dl > now ? dl - now : 0;
+    if (timeout == AIO_TIME_INF && !aio__io_active(L))
+        return AIO_EDEADLK;
+    if (AIO__UNLIKELY(L->instruments != NULL))
+        aio__instr_wait(L, 0, timeout == AIO_TIME_INF ? AIO_TIME_INF : now + timeout);
+    rc = aio__io_wait(L, timeout);
+    if (AIO__UNLIKELY(L->instruments != NULL))
+        aio__instr_wait(L, 1, 0);
+    if (rc < 0 && rc != AIO_EAGAIN)
+        return rc;
+    return (int)aio_loop_step(L);
+}
+
+AIO_IMPL int aio_loop_wake_enable(aio_loop *L)
+{
+    aio__io *R = &L->io;
+    if (R->wake_armed)
+        return 0;
+    if (R->be && R->be->wake_enable) {
+        int rc = R->be->wake_enable(R->ctx);
+        if (rc)
+            return rc;
+    }
+    R->wake_armed = 1;
+    return 0;
+}
+
+AIO_IMPL void aio_loop_wake(aio_loop *L)
+{
+    aio__io *R = &L->io;
+    /* Only the first wake since the loop last consumed one reaches the
+     * backend (one write): coalescing. */
+    if (aio__flag_xchg(&R->wake_pending, 1) == 0 && R->be && R->be->wake)
+        R->be->wake(R->ctx);
+}
+
+AIO_IMPL int aio_loop_close(aio_loop *L)
+{
+    aio__io *R = &L->io;
+    int busy = R->be && R->be->parked(R->ctx) != 0;
+    if (R->be && R->be->close)
+        R->be->close(R->ctx);
+    R->wake_armed = 0;
+    return busy ? AIO_EBUSY : 0;
 }
 
 
@@ -3256,7 +3394,7 @@ AIO_IMPL void aio_loop_stats(const aio_loop *L, aio_stats *st)
     st->tasks = L->ntasks;
     st->ready = L->nready;
     st->timers = L->nheap;
-    st->fd_waits = L->reactor.nfds;
+    st->fd_waits = L->io.be ? L->io.be->parked(L->io.ctx) : 0;
     st->holds = 0;
     for (h = L->holds; h; h = h->next)
         st->holds++;
@@ -3439,8 +3577,3 @@ AIO_IMPL void aio_dump_stderr(const aio_loop *L)
 }
 #endif
 #endif /* AIO_IMPLEMENTATION */
-
-/* The OS I/O reactor (moving to a header of its own). */
-#ifndef AIO_REACTOR_H
-#include "aio_reactor.h"
-#endif

@@ -42,7 +42,8 @@
  * awaits the next one with AIO_SIGNAL_WAIT.  Repeats of one signal that
  * arrive before they are awaited coalesce into one delivery.
  *
- * Usage: this header includes aio.h itself.  In the implementation
+ * Usage: this header includes aio_reactor.h (and aio.h) itself, and the
+ * loop needs the OS reactor (aio_reactor_init).  In the implementation
  * translation unit, include it first, before aio.h and any system header
  * (or define _GNU_SOURCE), so that pidfd_open, signalfd and
  * posix_spawn_file_actions_addchdir_np are visible; without them exit waits poll, signals report AIO_EINVAL and a
@@ -64,7 +65,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
-#include "aio.h"
+#include "aio_reactor.h"
 #include <signal.h>
 #include <sys/types.h>
 

@@ -40,14 +40,15 @@
  * Files: aio_file_op runs read / write / read-all / write-all of a file by
  * path as a job (anyio's Path.read_bytes / write_bytes).
  *
- * Usage: include after aio.h (it includes aio.h and aio_sync.h); function
+ * Usage: include after aio.h (it includes aio_reactor.h and aio_sync.h; the
+ * loop needs the OS reactor, aio_reactor_init); function
  * bodies are compiled where AIO_IMPLEMENTATION is defined.  Needs pthreads.
  * Nothing here allocates.
  */
 #ifndef AIO_THREAD_H
 #define AIO_THREAD_H
 
-#include "aio.h"
+#include "aio_reactor.h"
 #include "aio_sync.h"
 #include <pthread.h>
 
