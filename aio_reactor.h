@@ -494,6 +494,17 @@ static int aio__be_watch(aio_reactor *io, int fd, aio_reactor_fd *e, unsigned wa
     return aio__ep_set(io, fd, e, want);
 }
 
+/* Drops fd from the epoll set whatever the table believes (an event for a
+ * registration the table does not know, e.g. one made under an earlier
+ * table, would otherwise fire at every wait). */
+static void aio__ep_del(aio_reactor *io, int fd)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    io->changes++;
+    (void)AIO_SYS_epoll_ctl(io->bfd, EPOLL_CTL_DEL, fd, &ev);
+}
+
 static void aio__be_left(aio_reactor *io, int fd, aio_reactor_fd *e)
 {
     (void)io; (void)fd; (void)e;
@@ -532,15 +543,17 @@ static int aio__be_wait(aio_reactor *io, aio_time timeout)
     for (i = 0; i < n; i++) {
         int fd = ev[i].data.fd;
         uint32_t m = ev[i].events;
-        unsigned ready = 0, unwanted;
+        unsigned ready = 0, unwanted, want;
         aio_reactor_fd *e;
         if (fd == io->wake_rd) {
             if (!AIO__WAKE_EVENTFD)
                 aio__wake_read(io);
             continue;
         }
-        if ((uint32_t)fd >= io->nfds)
-            continue; /* registered under an earlier, larger table */
+        if ((uint32_t)fd >= io->nfds) {
+            aio__ep_del(io, fd); /* registered under an earlier, larger table */
+            continue;
+        }
         e = &io->fds[fd];
         if (m & (EPOLLERR | EPOLLHUP))
             ready = AIO_READABLE | AIO_WRITABLE; /* both sides will see the error */
@@ -549,11 +562,17 @@ static int aio__be_wait(aio_reactor *io, aio_time timeout)
         if (m & EPOLLOUT)
             ready |= AIO_WRITABLE;
         /* Lazy removal: a direction reported that nobody waits for is
-         * dropped from the registration, so it cannot fire again. */
-        unwanted = ready & e->reg & ~aio__fd_want(e);
+         * dropped from the registration, so it cannot fire again; an fd
+         * nobody waits on at all goes from the set. */
+        want = aio__fd_want(e);
+        unwanted = ready & e->reg & ~want;
         aio__fd_ready(io, e, ready, 0);
-        if (unwanted)
+        if (!want) {
+            aio__ep_del(io, fd);
+            e->reg = 0;
+        } else if (unwanted) {
             aio__ep_set(io, fd, e, e->reg & ~unwanted);
+        }
     }
     return n;
 }
@@ -731,13 +750,18 @@ static int aio__be_wait(aio_reactor *io, aio_time timeout)
             aio__wake_read(io);
             continue;
         }
-        if ((uint32_t)fd >= io->nfds || !ready)
+        if (!ready)
             continue;
+        if ((uint32_t)fd >= io->nfds) {
+            if (!(ev[i].flags & EV_ERROR)) /* registered under an earlier, larger table */
+                aio__kq_queue(io, fd, ready, EV_DELETE);
+            continue;
+        }
         e = &io->fds[fd];
-        if (ev[i].flags & EV_ERROR) { /* a queued addition failed */
+        if (ev[i].flags & EV_ERROR) { /* a queued change failed */
             unsigned slot = ready == AIO_READABLE ? 0u : 1u;
-            if (ev[i].data == 0)
-                continue;
+            if (ev[i].data == 0 || ev[i].data == ENOENT)
+                continue; /* a receipt, or a removal of a knote already gone */
             e->reg &= (uint8_t)~ready;
             if (e->w[slot])
                 aio__fd_wake(io, e, slot, -(int)ev[i].data);
@@ -968,8 +992,14 @@ static void aio__rx_close(void *ctx)
         nanosleep(&ts, NULL);
     }
     aio__be_close(io);
-    io->wake_wr = wr;
-    aio__rx_wake_close(io);
+    if (io->wake_rd >= 0)
+        AIO_SYS_close(io->wake_rd);
+    if (wr >= 0 && wr != io->wake_rd)
+        AIO_SYS_close(wr);
+    io->wake_rd = -1;
+#if AIO__BACKEND == AIO__BE_POLL
+    io->pfd[0].fd = -1;
+#endif
     {
         /* The kernel objects are gone: nothing is registered any more. */
         uint32_t i;

@@ -4,10 +4,14 @@
  * turn with one ready fd makes exactly one epoll_wait and no epoll_ctl,
  * whether 0 or 1,000 other waiters are parked; a cross-thread wake is one
  * write and no read (edge-triggered eventfd); a descriptor nobody waits on
- * any more is dropped by the first event that finds no waiter.
+ * any more is dropped by the first event that finds no waiter; a number
+ * closed and reused behind the loop's back, or registered under an earlier
+ * fd table, is registered again (ADD after ENOENT, MOD after EEXIST) or
+ * removed; a descriptor past the table fails with AIO_EOVERFLOW.
  */
 #define _GNU_SOURCE
 #include <sys/epoll.h>
+#include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -295,6 +299,29 @@ TEST(a_registration_left_from_an_earlier_table_is_modified_not_added_twice)
     close(p[1]);
 }
 
+/* A registration the table does not know (made under an earlier table)
+ * that fires with nobody waiting is deleted, not left to fire at every wait. */
+TEST(an_event_for_a_registration_the_table_forgot_removes_it)
+{
+    int p[2];
+    struct epoll_event ev;
+    static aio_reactor_fd table[AIO_REACTOR_FDS];
+    test_loop_init(&L);
+    CHECK_EQ(pipe(p), 0);
+    CHECK_EQ(write(p[1], "x", 1), 1);
+    CHECK_EQ(wait_once(p[0], AIO_READABLE), 0); /* the registration lingers */
+    CHECK_EQ(aio_reactor_set_fds(test_reactor(&L), table, AIO_REACTOR_FDS), 0);
+    CHECK_EQ(wait_once(p[1], AIO_WRITABLE), 0); /* this wait sees p[0]'s event too */
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    CHECK(epoll_ctl(test_reactor(&L)->bfd, EPOLL_CTL_MOD, p[0], &ev) != 0); /* gone */
+    CHECK_EQ(errno, ENOENT);
+    CHECK_EQ(aio_notify_closing(&L, p[1]), 0);
+    CHECK_EQ(aio_loop_close(&L), 0);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void)
 {
     RUN(a_turn_with_one_ready_fd_is_one_epoll_wait_and_no_epoll_ctl);
@@ -304,5 +331,6 @@ int main(void)
     RUN(a_descriptor_past_the_fd_table_fails_with_eoverflow);
     RUN(a_number_closed_and_reused_behind_the_loops_back_is_registered_again);
     RUN(a_registration_left_from_an_earlier_table_is_modified_not_added_twice);
+    RUN(an_event_for_a_registration_the_table_forgot_removes_it);
     return harness_report();
 }
