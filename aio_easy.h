@@ -190,9 +190,11 @@ extern "C" {
  * negative; otherwise 1, after printing the error to stderr as
  * "aio: main task failed: <aio_strerror> (<file>:<line>)", with the
  * reason given to AIO_FAIL when there is one.  The loop and the main task
- * live in this call's own stack frame.  This is the one place a program's
- * loop set-up happens, so a reactor or thread pool a program needs goes
- * here too.
+ * live in this call's own stack frame.  When aio_reactor.h (or aio_net.h,
+ * aio_proc.h, aio_thread.h, which include it) is included before this
+ * header in the implementation file, the loop also gets an OS reactor (a
+ * static aio_reactor of this function, so one aio_run_main runs at a time),
+ * and returns 1 if the reactor cannot be set up.
  */
 AIO_API int aio_run_main_cfg(const aio_config *cfg, aio_fn fn, void *frame);
 /** aio_run_main_cfg with the default configuration (the real monotonic clock). */
@@ -312,6 +314,14 @@ AIO_IMPL int aio_run_main_cfg(const aio_config *cfg, aio_fn fn, void *frame)
             p[i] = 0;
     }
     rc = aio_loop_init(&loop, cfg);
+#if defined(AIO_REACTOR_H) && AIO__BACKEND != AIO__BE_NONE
+    if (rc == 0) {
+        static aio_reactor io; /* fd waits, sockets, subprocesses, the thread pool's wake-ups */
+        rc = aio_reactor_init(&io, &loop);
+        if (rc != 0)
+            aio_loop_close(&loop);
+    }
+#endif
     if (rc == 0) {
         rc = aio_run(&loop, &main_task, fn, frame);
         aio_loop_close(&loop);

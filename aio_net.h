@@ -4,7 +4,7 @@
  * (read_some, read_exact, read_until), write_all, and a server helper that
  * runs one handler task per connection from a caller-provided pool.
  *
- * Everything is built on the reactor of aio.h (fd readiness waits), so every
+ * Everything is built on the reactor of aio_reactor.h (fd readiness waits), so every
  * blocking operation honours cancel scopes and deadlines like any other
  * await.  The rules, for every operation here:
  *  - it is a cancel point: a task that is already cancelled gets
@@ -41,7 +41,8 @@
  * loop's thread (the loop stalls for the lookup): this is the fallback until
  * the lookup can be offloaded to a worker thread.
  *
- * Usage: POSIX only.  Include after aio.h; define AIO_IMPLEMENTATION in the
+ * Usage: POSIX only; the loop needs the OS reactor (aio_reactor_init).
+ * Include after aio.h; define AIO_IMPLEMENTATION in the
  * translation unit that compiles aio.h's bodies (aio_sync.h is included and
  * compiled too).  Nothing here allocates (getaddrinfo's own list is freed
  * before the call returns).
@@ -49,7 +50,7 @@
 #ifndef AIO_NET_H
 #define AIO_NET_H
 
-#include "aio.h"
+#include "aio_reactor.h"
 #ifdef AIO_TIME32
 #error "aio_net.h needs nanosecond time: AIO_TIME32 (32-bit ticks) is a firmware option"
 #endif

@@ -42,7 +42,8 @@
  * awaits the next one with AIO_SIGNAL_WAIT.  Repeats of one signal that
  * arrive before they are awaited coalesce into one delivery.
  *
- * Usage: this header includes aio.h itself.  In the implementation
+ * Usage: this header includes aio_reactor.h (and aio.h) itself, and the
+ * loop needs the OS reactor (aio_reactor_init).  In the implementation
  * translation unit, include it first, before aio.h and any system header
  * (or define _GNU_SOURCE), so that pidfd_open, signalfd and
  * posix_spawn_file_actions_addchdir_np are visible; without them exit waits poll, signals report AIO_EINVAL and a
@@ -70,7 +71,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
-#include "aio.h"
+#include "aio_reactor.h"
 #ifdef AIO_TIME32
 #error "aio_proc.h needs nanosecond time: AIO_TIME32 (32-bit ticks) is a firmware option"
 #endif

@@ -40,7 +40,8 @@
  * Files: aio_file_op runs read / write / read-all / write-all of a file by
  * path as a job (anyio's Path.read_bytes / write_bytes).
  *
- * Usage: include after aio.h (it includes aio.h and aio_sync.h); function
+ * Usage: include after aio.h (it includes aio_reactor.h and aio_sync.h; the
+ * loop needs the OS reactor, aio_reactor_init); function
  * bodies are compiled where AIO_IMPLEMENTATION is defined.  Needs pthreads.
  * Nothing here allocates.
  *
@@ -52,7 +53,7 @@
 #ifndef AIO_THREAD_H
 #define AIO_THREAD_H
 
-#include "aio.h"
+#include "aio_reactor.h"
 #ifdef AIO_TIME32
 #error "aio_thread.h needs nanosecond time: AIO_TIME32 (32-bit ticks) is a firmware option"
 #endif

@@ -61,6 +61,7 @@ static int echo_handler(aio_task *t, void *frame)
 
 struct aio_srv {
     aio_loop loop;
+    aio_reactor io;
     aio_task task;
     aio_listener lst;
     aio_server srv;
@@ -80,6 +81,7 @@ static void aio_srv_start(struct aio_srv *s, pthread_t *th)
 {
     memset(s, 0, sizeof *s);
     aio_loop_init(&s->loop, NULL);
+    aio_reactor_init(&s->io, &s->loop);
     aio_loop_wake_enable(&s->loop);
     if (aio_tcp_listen(&s->lst, "127.0.0.1", 0, 0) != 0)
         abort();
@@ -235,6 +237,7 @@ static int aio_drive_fn(aio_task *t, void *frame)
 static double drive_aio(int port, int nc)
 {
     static aio_loop loop;
+    static aio_reactor io;
     static aio_task task;
     static struct aio_drive d;
     int i;
@@ -243,6 +246,7 @@ static double drive_aio(int port, int nc)
     for (i = 0; i < nc; i++)
         d.cl[i].port = port;
     aio_loop_init(&loop, NULL);
+    aio_reactor_init(&io, &loop);
     aio_run(&loop, &task, aio_drive_fn, &d);
     aio_loop_close(&loop);
     return d.t0;

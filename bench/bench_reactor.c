@@ -5,16 +5,19 @@
  * Rows (ns per operation, median of BU_RUNS runs):
  *   bare epoll_wait, one ready fd       epoll_wait(timeout 0) on a set holding
  *                                       one pipe that stays readable
- *   bare ctl ADD + epoll_wait + ctl DEL the system calls one aio fd wait makes
- *                                       (register while parked, unregister on
- *                                       wake-up)
+ *   bare ctl ADD + epoll_wait + ctl DEL the system calls an fd wait made before
+ *                                       registrations persisted (register while
+ *                                       parked, unregister on wake-up)
  *   aio loop turn, one ready fd         a task in AIO_WAIT_READABLE on that
  *                                       pipe, resumed once per turn by
  *                                       aio_run: step, backend poll, dispatch
+ *                                       (steady state: one epoll_wait)
+ *   ... with 1,000 other waiters        the same, beside 1,000 tasks parked on
+ *                                       pipes that never become ready
  * The fd is never drained, so it is ready at every poll (level-triggered).
  */
 #define AIO_IMPLEMENTATION
-#include "aio.h"
+#include "aio_reactor.h"
 #include "bench_util.h"
 
 #if AIO__BACKEND == AIO__BE_EPOLL
@@ -65,23 +68,51 @@ static int spin(aio_task *t, void *p)
     AIO_END(0);
 }
 
+#define OTHERS 1000
+static int others_p[OTHERS][2];
+static aio_task others_t[OTHERS];
+struct other { aio_frame hdr; int fd; };
+static struct other others_f[OTHERS];
+static int other(aio_task *t, void *p)
+{
+    struct other *f = (struct other *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_WAIT_READABLE(rc, f->fd);
+    AIO_END(rc);
+}
+
 static uint64_t run_turn(void *ctx, long n)
 {
-    aio_loop loop;
+    static aio_loop loop;
+    static aio_reactor io;
+    static aio_reactor_fd table[4 * OTHERS];
     aio_task mt;
     struct spin f;
     uint64_t t0, t1;
     uint64_t turns;
-    (void)ctx;
+    int i, nothers = *(int *)ctx;
     memset(&mt, 0, sizeof mt);
     memset(&f, 0, sizeof f);
     f.n = n;
     aio_loop_init(&loop, NULL);
+    aio_reactor_init(&io, &loop);
+    aio_reactor_set_fds(&io, table, 4 * OTHERS);
     aio_loop_backend_fd(&loop); /* create the epoll set outside the timed part */
+    memset(others_t, 0, sizeof others_t);
+    for (i = 0; i < nothers; i++) {
+        others_f[i].fd = others_p[i][0];
+        aio_spawn(&loop.root, &others_t[i], other, &others_f[i]);
+    }
+    aio_loop_step(&loop); /* the bystanders park */
     t0 = bu_now();
     aio_run(&loop, &mt, spin, &f);
     t1 = bu_now();
     turns = loop.turns;
+    for (i = 0; i < nothers; i++)
+        aio_notify_closing(&loop, others_p[i][0]);
+    while (aio_loop_step(&loop) != 0) {
+    }
     aio_loop_close(&loop);
     if (turns < (uint64_t)n)
         abort();
@@ -93,7 +124,8 @@ int main(void)
     int p[2], ep2;
     long n = 200000;
     struct epoll_event e;
-    bu_stat bare, bare_ctl, turn;
+    bu_stat bare, bare_ctl, turn, turn_1k;
+    int zero = 0, many = OTHERS, i;
     if (pipe(p) != 0 || write(p[1], "x", 1) != 1)
         return 1;
     rd = p[0];
@@ -106,15 +138,21 @@ int main(void)
     epoll_ctl(ep, EPOLL_CTL_ADD, rd, &e);
     bare = bu_measure(run_bare_wait, NULL, n);
     bare_ctl = bu_measure(run_bare_ctl_wait, &ep2, n);
-    turn = bu_measure(run_turn, NULL, n);
+    for (i = 0; i < OTHERS; i++)
+        if (pipe(others_p[i]) != 0)
+            return 1;
+    turn = bu_measure(run_turn, &zero, n);
+    turn_1k = bu_measure(run_turn, &many, n);
     printf("### reactor: one loop turn with one ready fd (backend %s)\n\n", AIO_BACKEND_NAME);
     bu_print_machine();
-    printf("sizeof: aio_loop %u (reactor state %u), aio_post %u, aio_task %u\n\n", (unsigned)sizeof(aio_loop),
-           (unsigned)sizeof(aio__reactor), (unsigned)sizeof(aio_post), (unsigned)sizeof(aio_task));
+    printf("sizeof: aio_loop %u, aio_reactor %u (fd table of %u), aio_post %u, aio_task %u\n\n",
+           (unsigned)sizeof(aio_loop), (unsigned)sizeof(aio_reactor), (unsigned)AIO_REACTOR_FDS,
+           (unsigned)sizeof(aio_post), (unsigned)sizeof(aio_task));
     bu_table_head();
     bu_row("bare epoll_wait, one ready fd", bare, 0);
     bu_row("bare ctl ADD + epoll_wait + ctl DEL", bare_ctl, bare.med);
     bu_row("aio loop turn, one ready fd (AIO_WAIT_READABLE)", turn, bare.med);
+    bu_row("aio loop turn, one ready fd, 1,000 other waiters", turn_1k, bare.med);
     close(ep);
     close(ep2);
     close(rd);

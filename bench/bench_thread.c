@@ -16,6 +16,7 @@
 #define RT_N 50000
 
 static aio_loop L;
+static aio_reactor io;
 static aio_task mt;
 static uint64_t samples[LAT_N];
 static int acked;        /* loop -> poster: the last callback ran */
@@ -108,6 +109,7 @@ int main(void)
     printf("| measure | median | p90 | p99 | min |\n|---|---|---|---|---|\n");
 
     aio_loop_init(&L, NULL);
+    aio_reactor_init(&io, &L);
     aio_loop_wake_enable(&L);
     pthread_create(&th, NULL, poster, NULL);
     aio_run(&L, &mt, idle_main, &idle);
@@ -120,6 +122,7 @@ int main(void)
 
     aio_pool_init(&pool, workers, 1);
     aio_loop_init(&L, NULL);
+    aio_reactor_init(&io, &L);
     memset(&rt, 0, sizeof rt);
     rt.pool = &pool;
     t0 = bu_now();

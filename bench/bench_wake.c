@@ -13,7 +13,7 @@
  *                             coalesced case: one atomic exchange, no write)
  */
 #define AIO_IMPLEMENTATION
-#include "aio.h"
+#include "aio_reactor.h"
 #include "aio_sync.h"
 
 #include "bench_util.h"
@@ -25,6 +25,7 @@
 
 struct wake_ctx {
     aio_loop loop;
+    aio_reactor io;
     aio_post node;
     aio_event ev, done;
     long n;
@@ -105,6 +106,7 @@ static uint64_t run_post(void *ctx, long n)
     c.via_task = *(int *)ctx;
     w.c = &c;
     aio_loop_init(&c.loop, NULL);
+    aio_reactor_init(&c.io, &c.loop);
     if (aio_loop_wake_enable(&c.loop) != 0)
         abort();
     if (pthread_create(&th, NULL, poster, &c) != 0)
@@ -121,10 +123,12 @@ static uint64_t run_post(void *ctx, long n)
 static uint64_t run_pending_wake(void *ctx, long n)
 {
     static aio_loop loop;
+    static aio_reactor io;
     uint64_t t0;
     long i;
     (void)ctx;
     aio_loop_init(&loop, NULL);
+    aio_reactor_init(&io, &loop);
     if (aio_loop_wake_enable(&loop) != 0)
         abort();
     aio_loop_wake(&loop); /* pending from here on: the loop never runs */

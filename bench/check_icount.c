@@ -6,7 +6,8 @@
  *
  *   check_icount OP N      OP: floor | switch | spawn_join | spawn_batch |
  *                              timer | event | lock | chan_unbuf | chan_buf |
- *                              scope_unwind | switch_instr
+ *                              scope_unwind | switch_instr | fd_turn |
+ *                              fd_turn_1k | fd_turn_10k
  *
  * floor is the bare resume the switch row is measured against: two
  * switch/case coroutines taking turns through an intrusive FIFO run queue,
@@ -18,6 +19,13 @@
  * chan_unbuf and chan_buf move n messages from one task to another through
  * an unbuffered (rendezvous) channel and a channel of capacity 64, in the
  * default mode (a schedule point on every send and receive).
+ *
+ * fd_turn is one loop turn in which a task waits for an fd that stays
+ * readable (a pipe never drained): park, backend wait,
+ * dispatch, resume; fd_turn_1k and fd_turn_10k the same beside 1,000 and
+ * 10,000 other tasks parked on eventfds that never become ready.  Only
+ * user-space instructions count (callgrind does not see the kernel).  The
+ * file also builds against a tree whose aio.h still holds the reactor.
  */
 #define AIO_IMPLEMENTATION
 #include "aio.h"
@@ -30,8 +38,17 @@
 #include "aio_chan.h"
 #define CHECK_HAVE_CHAN 1
 #endif
+#if __has_include("aio_reactor.h")
+#include "aio_reactor.h"
+#define CHECK_HAVE_REACTOR_H 1
 #endif
-
+#endif
+#if defined(AIO_READABLE) && defined(__linux__)
+#define CHECK_HAVE_FD 1
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +296,70 @@ static int chan_receiver(aio_task *t, void *frame)
 }
 #endif
 
+#ifdef CHECK_HAVE_FD
+struct fd_spin { aio_frame hdr; int fd; long i, n; };
+static int fd_spin(aio_task *t, void *frame)
+{
+    struct fd_spin *f = (struct fd_spin *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    for (f->i = 0; f->i < f->n; f->i++) {
+        AIO_WAIT_READABLE(rc, f->fd);
+        if (rc)
+            AIO_RETURN(rc);
+    }
+    AIO_END(0);
+}
+
+struct fd_idle { aio_frame hdr; int fd; };
+static int fd_idle(aio_task *t, void *frame)
+{
+    struct fd_idle *f = (struct fd_idle *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_WAIT_READABLE(rc, f->fd);
+    AIO_END(rc);
+}
+
+#define CHECK_FD_OTHERS 10000
+static aio_task fd_tasks[CHECK_FD_OTHERS];
+static struct fd_idle fd_frames[CHECK_FD_OTHERS];
+
+/* n turns with one ready fd beside `others` parked waiters. */
+static int run_fd_turn(aio_loop *L, long n, int others)
+{
+    static aio_task mt;
+    static struct fd_spin f;
+    int p[2], i;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+#ifdef CHECK_HAVE_REACTOR_H
+    {
+        static aio_reactor io;
+        static aio_reactor_fd table[2 * CHECK_FD_OTHERS + 64];
+        aio_reactor_init(&io, L);
+        aio_reactor_set_fds(&io, table, 2 * CHECK_FD_OTHERS + 64);
+    }
+#endif
+    if (pipe(p) != 0 || write(p[1], "x", 1) != 1)
+        return 1;
+    for (i = 0; i < others; i++) {
+        fd_frames[i].fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); /* count 0: never readable */
+        if (fd_frames[i].fd < 0)
+            return 1;
+    }
+    for (i = 0; i < others; i++)
+        aio_spawn(&L->root, &fd_tasks[i], fd_idle, &fd_frames[i]);
+    aio_loop_step(L); /* the bystanders park */
+    f.fd = p[0];
+    f.n = n;
+    return aio_run(L, &mt, fd_spin, &f) == 0 ? 0 : 1;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     static aio_task tasks[2];
@@ -380,6 +461,14 @@ int main(int argc, char **argv)
         }
         aio_spawn(&L.root, &tasks[0], chan_receiver, &ends[0]);
         aio_spawn(&L.root, &tasks[1], chan_sender, &ends[1]);
+#endif
+#ifdef CHECK_HAVE_FD
+    } else if (strcmp(op, "fd_turn") == 0) {
+        return run_fd_turn(&L, n, 0);
+    } else if (strcmp(op, "fd_turn_1k") == 0) {
+        return run_fd_turn(&L, n, 1000);
+    } else if (strcmp(op, "fd_turn_10k") == 0) {
+        return run_fd_turn(&L, n, 10000);
 #endif
     } else {
         fprintf(stderr, "unknown operation %s\n", op);

@@ -236,6 +236,7 @@ static int main_task(aio_task *t, void *frame)
 int main(int argc, char **argv)
 {
     static aio_loop loop;
+    static aio_reactor io; /* the OS reactor: fd waits, sockets, signals */
     static aio_task task;
     static struct main_frame frame;
     static char path[108];
@@ -250,5 +251,6 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s", argv[1]);
     frame.path = path;
     aio_loop_init(&loop, NULL);
+    aio_reactor_init(&io, &loop);
     return aio_run(&loop, &task, main_task, &frame) == 0 ? 0 : 1;
 }

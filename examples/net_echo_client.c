@@ -119,6 +119,7 @@ static int main_task(aio_task *t, void *frame)
 int main(int argc, char **argv)
 {
     static aio_loop loop;
+    static aio_reactor io; /* the OS reactor: fd waits, sockets, threads */
     static aio_task task;
     static struct main_frame frame;
     static char *demo_msgs[] = { "Hello World!", "second line" };
@@ -134,5 +135,6 @@ int main(int argc, char **argv)
         frame.cl.nmsgs = argc > 3 ? argc - 3 : 1;
     }
     aio_loop_init(&loop, NULL);
+    aio_reactor_init(&io, &loop);
     return aio_run(&loop, &task, main_task, &frame) == 0 ? 0 : 1;
 }

@@ -147,6 +147,7 @@ static int main_task(aio_task *t, void *frame)
 int main(int argc, char **argv)
 {
     static aio_loop loop;
+    static aio_reactor io; /* the OS reactor: fd waits, sockets, threads */
     static aio_task task;
     static struct main_frame frame;
     int i;
@@ -163,5 +164,6 @@ int main(int argc, char **argv)
     if (frame.demo)
         frame.lim.limit = AIO_SEC(5); /* a safety net; the demo ends long before */
     aio_loop_init(&loop, NULL);
+    aio_reactor_init(&io, &loop);
     return aio_run(&loop, &task, main_task, &frame) == 0 ? 0 : 1;
 }

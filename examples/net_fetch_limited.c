@@ -148,8 +148,10 @@ static int main_task(aio_task *t, void *frame)
 int main(void)
 {
     static aio_loop loop;
+    static aio_reactor io; /* the OS reactor: fd waits, sockets, threads */
     static aio_task task;
     static struct main_frame frame;
     aio_loop_init(&loop, NULL);
+    aio_reactor_init(&io, &loop);
     return aio_run(&loop, &task, main_task, &frame) == 0 ? 0 : 1;
 }

@@ -23,7 +23,7 @@
  * notify_closing); here nobody waits any more, so it wakes no one.
  */
 #define AIO_IMPLEMENTATION
-#include "aio.h"
+#include "aio_reactor.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +91,7 @@ static int game(aio_task *t, void *p)
 int main(void)
 {
     aio_loop loop;
+    aio_reactor io; /* the OS reactor: fd waits, sockets, threads */
     aio_task main_task;
     struct game g;
     int a[2], b[2], i, rc;
@@ -110,6 +111,7 @@ int main(void)
     g.pl[1].rd = b[0];
     g.pl[1].wr = a[1];
     aio_loop_init(&loop, NULL);
+    aio_reactor_init(&io, &loop);
     rc = aio_run(&loop, &main_task, game, &g);
     printf("done on %s: %s\n", AIO_BACKEND_NAME, aio_strerror(rc));
     for (i = 0; i < 2; i++) {

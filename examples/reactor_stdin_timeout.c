@@ -25,7 +25,7 @@
  * exits immediately; try `./reactor_stdin_timeout`, then type, or wait.
  */
 #define AIO_IMPLEMENTATION
-#include "aio.h"
+#include "aio_reactor.h"
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -71,12 +71,14 @@ static int reader(aio_task *t, void *p)
 int main(void)
 {
     aio_loop loop;
+    aio_reactor io; /* the OS reactor: fd waits, sockets, threads */
     aio_task main_task;
     struct reader r;
     int rc;
     memset(&r, 0, sizeof r);
     memset(&main_task, 0, sizeof main_task);
     aio_loop_init(&loop, NULL);
+    aio_reactor_init(&io, &loop);
     rc = aio_run(&loop, &main_task, reader, &r);
     aio_loop_close(&loop);
     return rc == 0 ? 0 : 1;

@@ -57,6 +57,7 @@ static int main_task(aio_task *t, void *frame)
 int main(void)
 {
     static aio_loop loop;
+    static aio_reactor io; /* the OS reactor: fd waits, sockets, threads */
     static aio_task task;
     static struct main_frame frame;
     static pthread_t threads[2];
@@ -64,6 +65,7 @@ int main(void)
     if (aio_pool_init(&pool, threads, 2) != 0)
         return 1;
     aio_loop_init(&loop, NULL);
+    aio_reactor_init(&io, &loop);
     rc = aio_run(&loop, &task, main_task, &frame);
     aio_pool_shutdown(&pool);
     aio_loop_close(&loop);

@@ -79,11 +79,13 @@ static int main_task(aio_task *t, void *frame)
 int main(void)
 {
     static aio_loop loop;
+    static aio_reactor io; /* the OS reactor: fd waits, sockets, threads */
     static aio_task task;
     static struct progress frame;
     pthread_t th;
     int rc;
     aio_loop_init(&loop, NULL);
+    aio_reactor_init(&io, &loop);
     aio_loop_wake_enable(&loop); /* before another thread posts */
     frame.loop = &loop;
     pthread_create(&th, NULL, worker, &frame);

@@ -127,6 +127,7 @@ static void to_file(void *ctx, const char *text)
 int main(int argc, char **argv)
 {
     static aio_loop loop;
+    static aio_reactor io; /* the OS reactor: fd waits, sockets, signals */
     static aio_task task;
     static struct main_frame frame;
     static aio_trace_event events[16384];
@@ -138,6 +139,7 @@ int main(int argc, char **argv)
         return 2;
     }
     aio_loop_init(&loop, NULL);
+    aio_reactor_init(&io, &loop);
     aio_task_set_name(&task, "main");
     aio_trace_start(&tr, &loop, events, 16384);
     rc = aio_run(&loop, &task, main_task, &frame);

@@ -18,7 +18,7 @@
 #ifndef AIO_TEST_HARNESS_H
 #define AIO_TEST_HARNESS_H
 
-#include "../aio.h" /* first: the implementation picks its POSIX feature level */
+#include "../aio_reactor.h" /* first: the implementation picks its POSIX feature level */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +50,56 @@ static const char *harness_test;
 
 #define TEST(name) static void name(void)
 
-/** Initialises a loop for a test: virtual clock, the harness's seed. */
+/* Reactors for the tests' loops, one per loop address (reused when a test
+ * initialises the same loop again). */
+#define HARNESS_REACTORS 8
+static aio_reactor harness_io[HARNESS_REACTORS];
+#if AIO__BACKEND != AIO__BE_NONE
+static int harness_io_next;
+#endif
+
+/** Plugs an OS reactor into an initialised loop (backend "none": nothing). */
+AIO__UNUSED static void test_reactor_attach(aio_loop *L)
+{
+#if AIO__BACKEND != AIO__BE_NONE
+    int i;
+    aio_reactor *io = NULL;
+    for (i = 0; i < HARNESS_REACTORS && !io; i++)
+        if (harness_io[i].loop == L)
+            io = &harness_io[i];
+    if (!io) {
+        io = &harness_io[harness_io_next];
+        harness_io_next = (harness_io_next + 1) % HARNESS_REACTORS;
+    }
+    if (aio_reactor_init(io, L) != 0) {
+        printf("  aio_reactor_init failed\n");
+        harness_failed_checks++;
+    }
+#else
+    (void)L;
+#endif
+}
+
+/** The reactor test_reactor_attach gave `L`, or NULL. */
+AIO__UNUSED static aio_reactor *test_reactor(aio_loop *L)
+{
+    int i;
+    for (i = 0; i < HARNESS_REACTORS; i++)
+        if (harness_io[i].loop == L && L->io.ctx == (void *)&harness_io[i])
+            return &harness_io[i];
+    return NULL;
+}
+
+/** Tasks parked on descriptors of `L`. */
+AIO__UNUSED static uint32_t test_fd_waits(aio_loop *L)
+{
+    aio_stats st;
+    aio_loop_stats(L, &st);
+    return st.fd_waits;
+}
+
+/** Initialises a loop for a test: virtual clock, the harness's seed, an OS
+ * reactor. */
 AIO__UNUSED static void test_loop_init(aio_loop *L)
 {
     aio_config cfg;
@@ -61,6 +110,7 @@ AIO__UNUSED static void test_loop_init(aio_loop *L)
         printf("  aio_loop_init failed\n");
         harness_failed_checks++;
     }
+    test_reactor_attach(L);
 }
 
 /** Descriptors this process has open (the entries of /proc/self/fd), or -1

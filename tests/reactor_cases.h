@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,21 +57,37 @@ static void fill(int fd)
     }
 }
 
-/* Is fd still registered with the backend's kernel object? */
+/* Is fd still registered with the backend's kernel object?  (epoll: a MOD
+ * to the interest the reactor believes it has, which changes nothing.) */
 static int backend_has(aio_loop *loop, int fd)
 {
+    aio_reactor *io = test_reactor(loop);
 #if AIO__BACKEND == AIO__BE_EPOLL
     struct epoll_event ev;
+    unsigned reg = io ? io->fds[fd].reg : 0;
     memset(&ev, 0, sizeof ev);
-    if (loop->reactor.bfd < 0)
+    ev.events = ((reg & AIO_READABLE) ? (uint32_t)EPOLLIN : 0u) | ((reg & AIO_WRITABLE) ? (uint32_t)EPOLLOUT : 0u);
+    ev.data.fd = fd;
+    if (!io || io->bfd < 0)
         return 0;
-    return epoll_ctl(loop->reactor.bfd, EPOLL_CTL_MOD, fd, &ev) == 0; /* ENOENT when absent */
+    return epoll_ctl(io->bfd, EPOLL_CTL_MOD, fd, &ev) == 0; /* ENOENT when absent */
 #elif AIO__BACKEND == AIO__BE_KQUEUE
-    return loop->reactor.bfd >= 0 && kqd_registered(loop->reactor.bfd, fd) > 0;
+    return io && io->bfd >= 0 && kqd_registered(io->bfd, fd) > 0;
 #else
-    (void)loop; (void)fd;
-    return 0; /* poll keeps nothing in the kernel */
+    return io && io->fds[fd].slot != 0; /* poll: an entry of the pollfd array */
 #endif
+}
+
+/* Registrations persist after a wait: no task is parked on fd any more,
+ * and aio_notify_closing drops whatever the kernel still holds for it. */
+static int settled(aio_loop *loop, int fd)
+{
+    aio_reactor *io = test_reactor(loop);
+    if (!io || io->fds[fd].w[0] || io->fds[fd].w[1])
+        return 0;
+    if (aio_notify_closing(loop, fd) != 0)
+        return 0;
+    return !backend_has(loop, fd);
 }
 
 static void reactor_loop_init(aio_loop *loop)
@@ -199,8 +216,8 @@ TEST(pipe_wait_readable_resumes_when_data_arrives)
     CHECK_EQ(w.rc, 0);
     CHECK_EQ(w.at, AIO_SEC(1));
     CHECK_EQ(read(p[0], &c, 1), 1);
-    CHECK_EQ(L.reactor.nfds, 0);
-    CHECK(!backend_has(&L, p[0]));
+    CHECK_EQ(test_fd_waits(&L), 0);
+    CHECK(settled(&L, p[0]));
     CHECK_EQ(aio_loop_close(&L), 0);
     close2(p);
 }
@@ -286,8 +303,8 @@ TEST(reader_and_writer_wait_on_one_fd_independently)
     CHECK_EQ(r.at, AIO_SEC(1));
     CHECK_EQ(w.rc, AIO_ECANCELED); /* still full: the writer stayed parked until its deadline */
     CHECK_EQ(w.at, AIO_SEC(5));
-    CHECK_EQ(L.reactor.nfds, 0);
-    CHECK(!backend_has(&L, sv[0]));
+    CHECK_EQ(test_fd_waits(&L), 0);
+    CHECK(settled(&L, sv[0]));
     CHECK_EQ(aio_loop_close(&L), 0);
     close2(sv);
 }
@@ -340,7 +357,7 @@ TEST(a_regular_file_is_always_ready)
     CHECK_EQ(r.rc, 0);
     CHECK_EQ(w.rc, 0);
     CHECK_EQ(r.at, 0);
-    CHECK_EQ(L.reactor.nfds, 0);
+    CHECK_EQ(test_fd_waits(&L), 0);
     CHECK_EQ(aio_loop_close(&L), 0);
     fclose(fp);
 }
@@ -399,8 +416,8 @@ TEST(the_deadline_before_readiness_cancels_the_wait_and_unregisters)
     CHECK_EQ(w.rc, AIO_ECANCELED);
     CHECK_EQ(w.at, AIO_SEC(2));
     CHECK_EQ(w.caught, 1);
-    CHECK_EQ(L.reactor.nfds, 0);
-    CHECK(!backend_has(&L, p[0]));
+    CHECK_EQ(test_fd_waits(&L), 0);
+    CHECK(settled(&L, p[0]));
     CHECK_EQ(aio_loop_close(&L), 0);
     close2(p);
 }
@@ -429,8 +446,8 @@ TEST(readiness_and_deadline_at_the_same_instant_settle_cleanly)
     CHECK(w.rc == 0 || w.rc == AIO_ECANCELED);
     CHECK_EQ(w.caught, w.rc == AIO_ECANCELED);
     CHECK_EQ(w.at, AIO_SEC(1));
-    CHECK_EQ(L.reactor.nfds, 0);
-    CHECK(!backend_has(&L, p[0]));
+    CHECK_EQ(test_fd_waits(&L), 0);
+    CHECK(settled(&L, p[0]));
     CHECK_EQ(aio_loop_close(&L), 0);
     close2(p);
 }
@@ -460,8 +477,8 @@ TEST(cancel_while_parked_leaves_nothing_registered)
     CHECK_EQ(run_kids(), 0);
     CHECK_EQ(w.rc, AIO_ECANCELED);
     CHECK_EQ(w.at, AIO_SEC(1));
-    CHECK_EQ(L.reactor.nfds, 0);
-    CHECK(!backend_has(&L, p[0]));
+    CHECK_EQ(test_fd_waits(&L), 0);
+    CHECK(settled(&L, p[0]));
     CHECK_EQ(aio_now(&L), AIO_SEC(2));
     CHECK_EQ(aio_loop_close(&L), 0);
     close2(p);
@@ -477,7 +494,7 @@ static int pre_cancelled(aio_task *t, void *p)
     aio_scope_cancel(&f->sc, "before");
     AIO_WAIT_READABLE(rc, f->fd);
     f->rc = rc;
-    f->caught = aio_task_loop(t)->reactor.nfds != 0; /* registered during the call? */
+    f->caught = test_fd_waits(aio_task_loop(t)) != 0; /* registered during the call? */
     aio_scope_exit(t, &f->sc, rc);
     AIO_END(0);
 }
@@ -493,7 +510,7 @@ TEST(a_pre_cancelled_wait_registers_nothing)
     CHECK_EQ(aio_run(&L, &mt, pre_cancelled, &w), 0);
     CHECK_EQ(w.rc, AIO_ECANCELED);
     CHECK_EQ(w.caught, 0);
-    CHECK(!backend_has(&L, p[0]));
+    CHECK(settled(&L, p[0]));
     CHECK_EQ(aio_loop_close(&L), 0);
     close2(p);
 }
@@ -526,8 +543,8 @@ TEST(notify_closing_wakes_reader_and_writer_with_closed)
     CHECK_EQ(r.rc, AIO_ECLOSED);
     CHECK_EQ(w.rc, AIO_ECLOSED);
     CHECK_EQ(r.at, AIO_SEC(1));
-    CHECK_EQ(L.reactor.nfds, 0);
-    CHECK(!backend_has(&L, sv[0]));
+    CHECK_EQ(test_fd_waits(&L), 0);
+    CHECK(settled(&L, sv[0]));
     CHECK_EQ(aio_loop_close(&L), 0);
     close2(sv);
 }
@@ -568,7 +585,7 @@ TEST(an_fd_closed_without_notify_ends_the_wait_by_error_or_deadline)
     CHECK_EQ(w.rc, AIO_ECANCELED);
     CHECK_EQ(w.at, AIO_SEC(3));
 #endif
-    CHECK_EQ(L.reactor.nfds, 0);
+    CHECK_EQ(test_fd_waits(&L), 0);
     CHECK_EQ(aio_loop_close(&L), 0);
     close(p[1]);
 }
@@ -588,7 +605,7 @@ TEST(an_idle_loop_polls_once_per_turn_and_jumps_to_the_deadline)
     CHECK_EQ(aio_run(&L, &mt, waiter, &w), 0);
     CHECK_EQ(w.rc, AIO_ECANCELED);
     CHECK_EQ(w.at, AIO_SEC(30));
-    CHECK(L.reactor.polls <= L.turns);
+    CHECK(L.io.polls <= L.turns);
     CHECK(L.turns <= 4); /* wait, jump, wake, finish: no spinning */
     CHECK_EQ(aio_loop_close(&L), 0);
     close2(p);
@@ -603,6 +620,7 @@ TEST(with_a_real_clock_the_backend_sleeps_until_the_deadline)
     memset(&cfg, 0, sizeof cfg);
     cfg.seed = harness_seed;
     CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    test_reactor_attach(&L);
     memset(&mt, 0, sizeof mt);
     mkpipe(p);
     memset(&w, 0, sizeof w);
@@ -611,7 +629,7 @@ TEST(with_a_real_clock_the_backend_sleeps_until_the_deadline)
     w.limit = AIO_MS(20);
     CHECK_EQ(aio_run(&L, &mt, waiter, &w), 0);
     CHECK_EQ(w.rc, AIO_ECANCELED);
-    CHECK(L.reactor.polls <= 3);
+    CHECK(L.io.polls <= 3);
     CHECK_EQ(aio_loop_close(&L), 0);
     close2(p);
 }
@@ -631,7 +649,7 @@ static int many_main(aio_task *t, void *p)
     for (f->i = 0; f->i < MANY; f->i++)
         aio_spawn(&f->g, &many_t[f->i], waiter, &many_w[f->i]);
     AIO_SLEEP(rc, AIO_SEC(1));
-    CHECK_EQ(aio_task_loop(t)->reactor.nfds, MANY);
+    CHECK_EQ(test_fd_waits(aio_task_loop(t)), MANY);
     for (f->i = 0; f->i < MANY; f->i++)
         CHECK_EQ(write(many_p[f->i][1], "!", 1), 1);
     AIO_GROUP_WAIT(rc, &f->g, rc);
@@ -641,8 +659,10 @@ static int many_main(aio_task *t, void *p)
 TEST(a_thousand_fds_wait_at_once)
 {
     static struct many m;
+    static aio_reactor_fd table[4 * MANY]; /* 2,000 pipe ends: past AIO_REACTOR_FDS */
     int i, ok = 0;
     reactor_loop_init(&L);
+    CHECK_EQ(aio_reactor_set_fds(test_reactor(&L), table, 4 * MANY), 0);
     memset(&m, 0, sizeof m);
     memset(many_t, 0, sizeof many_t);
     for (i = 0; i < MANY; i++) {
@@ -655,7 +675,7 @@ TEST(a_thousand_fds_wait_at_once)
     for (i = 0; i < MANY; i++)
         ok += many_w[i].rc == 0 && many_w[i].at == AIO_SEC(1);
     CHECK_EQ(ok, MANY);
-    CHECK_EQ(L.reactor.nfds, 0);
+    CHECK_EQ(test_fd_waits(&L), 0);
     CHECK_EQ(aio_loop_close(&L), 0);
     for (i = 0; i < MANY; i++)
         close2(many_p[i]);
@@ -711,7 +731,7 @@ TEST(a_signal_interrupting_the_wait_is_not_an_error)
     sigaction(SIGUSR1, &old, NULL);
     CHECK_EQ(w.rc, 0);
     CHECK(__atomic_load_n(&sigs, __ATOMIC_SEQ_CST) >= 3);
-    CHECK(L.reactor.eintr >= 1);
+    CHECK(test_reactor(&L)->eintr >= 1);
     CHECK_EQ(aio_loop_close(&L), 0);
     close2(p);
 }
@@ -795,7 +815,7 @@ TEST(an_outside_loop_runs_timers_with_the_virtual_clock)
     CHECK(aio_task_done(&wt));
     CHECK_EQ(w.rc, AIO_ECANCELED);
     CHECK_EQ(w.at, AIO_MS(50));
-    CHECK_EQ(L.reactor.nfds, 0);
+    CHECK_EQ(test_fd_waits(&L), 0);
     CHECK_EQ(aio_loop_close(&L), 0);
     close2(p);
 }
@@ -877,8 +897,8 @@ TEST(wakes_before_the_loop_notices_coalesce_into_one)
     CHECK_EQ(aio_loop_wake_enable(&L), 0);
     for (i = 0; i < 100; i++)
         aio_loop_wake(&L);
-    n = read(L.reactor.wake_rd, buf, sizeof buf);
-    if (L.reactor.wake_rd == L.reactor.wake_wr) { /* eventfd: a counter */
+    n = read(test_reactor(&L)->wake_rd, buf, sizeof buf);
+    if (test_reactor(&L)->wake_rd == test_reactor(&L)->wake_wr) { /* eventfd: a counter */
         CHECK_EQ(n, 8);
         memcpy(&v, buf, sizeof v);
         CHECK_EQ(v, 1);
@@ -886,11 +906,61 @@ TEST(wakes_before_the_loop_notices_coalesce_into_one)
         CHECK_EQ(n, 1);
     }
     aio_loop_wake(&L); /* still pending: no second write */
-    CHECK(read(L.reactor.wake_rd, buf, sizeof buf) < 0);
+    CHECK(read(test_reactor(&L)->wake_rd, buf, sizeof buf) < 0);
     CHECK_EQ(aio_loop_poll(&L, 0), 0); /* the loop notices and re-arms */
     aio_loop_wake(&L);
-    CHECK(read(L.reactor.wake_rd, buf, sizeof buf) > 0);
+    CHECK(read(test_reactor(&L)->wake_rd, buf, sizeof buf) > 0);
     CHECK_EQ(aio_loop_close(&L), 0);
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+/* A child that calls aio_reactor_fork gets kernel objects of its own with the
+ * parked waiter registered again: it sees the fd become ready, and what it
+ * does to its registrations (here a removal, which on a shared epoll set
+ * would unregister the parent's fd too) leaves the parent's untouched. */
+TEST(after_fork_the_child_reregisters_its_waiters_and_the_parent_keeps_its_own)
+{
+    int p[2], status = -1, i;
+    pid_t pid;
+    static struct waiter w;
+    reactor_loop_init(&L);
+    mkpipe(p);
+    memset(&w, 0, sizeof w);
+    w.fd = p[0];
+    w.dir = AIO_READABLE;
+    CHECK_EQ(aio_spawn(&L.root, &mt, waiter, &w), 0);
+    aio_loop_poll(&L, 0); /* the waiter parks and registers */
+    aio_loop_poll(&L, 0);
+    CHECK_EQ(test_fd_waits(&L), 1);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        if (aio_reactor_fork(test_reactor(&L)) != 0)
+            _exit(2);
+        if (write(p[1], "x", 1) != 1)
+            _exit(3);
+        for (i = 0; i < 100 && !w.done; i++)
+            aio_loop_poll(&L, AIO_MS(100));
+        /* Its own set: dropping the registration here leaves the parent's. */
+        aio_notify_closing(&L, p[0]);
+        _exit(w.done && w.rc == 0 ? 0 : 4);
+    }
+    CHECK(pid > 0);
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* The child's byte is in the pipe: the parent's own registration sees it. */
+    for (i = 0; i < 100 && !w.done; i++)
+        aio_loop_poll(&L, AIO_MS(100));
+    CHECK(w.done);
+    CHECK_EQ(w.rc, 0);
+    if (!w.done)
+        aio_notify_closing(&L, p[0]); /* so the failure does not hang */
+    while (!aio_task_done(&mt))
+        aio_loop_poll(&L, 0);
+    CHECK(settled(&L, p[0]));
+    CHECK_EQ(aio_loop_close(&L), 0);
+    close2(p);
 }
 
 static int reactor_cases(void)
@@ -914,6 +984,7 @@ static int reactor_cases(void)
     RUN(an_idle_loop_polls_once_per_turn_and_jumps_to_the_deadline);
     RUN_ONCE(with_a_real_clock_the_backend_sleeps_until_the_deadline);
     RUN(a_thousand_fds_wait_at_once);
+    RUN_ONCE(after_fork_the_child_reregisters_its_waiters_and_the_parent_keeps_its_own);
     RUN_ONCE(a_signal_interrupting_the_wait_is_not_an_error);
     RUN(an_outside_loop_drives_the_reactor_with_poll_and_step);
     RUN(an_outside_loop_runs_timers_with_the_virtual_clock);

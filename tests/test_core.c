@@ -180,6 +180,7 @@ TEST(seeded_schedules_permute_order_and_replay_exactly)
         memset(&mt, 0, sizeof mt);
         cfg.seed = (uint64_t)k;
         aio_loop_init(&L, &cfg);
+        test_reactor_attach(&L);
         aio_run(&L, &mt, order_main, &f);
         f.trace[f.len] = 0;
         CHECK_EQ(f.len, 6);
@@ -193,6 +194,7 @@ TEST(seeded_schedules_permute_order_and_replay_exactly)
     memset(&mt, 0, sizeof mt);
     cfg.seed = 7;
     aio_loop_init(&L, &cfg);
+    test_reactor_attach(&L);
     aio_run(&L, &mt, order_main, &f);
     f.trace[f.len] = 0;
     CHECK(strcmp(f.trace, first) == 0);
@@ -726,6 +728,7 @@ TEST(injected_clock_and_idle_hook_drive_time)
     cfg.idle = fake_idle;
     cfg.seed = harness_seed;
     CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    test_reactor_attach(&L);
     CHECK_EQ(aio_now(&L), AIO_SEC(1000));
     CHECK_EQ(aio_run(&L, &mt, sleeps_main, &f), 0);
     CHECK_EQ(f.t1, AIO_SEC(1000) + AIO_MS(3));

@@ -462,6 +462,7 @@ TEST(real_clock_sleeps_without_a_reactor_and_detects_deadlock)
     memset(&cfg, 0, sizeof cfg);
     cfg.seed = harness_seed;
     CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    test_reactor_attach(&L);
     CHECK_EQ(aio_clock_advance(&L, AIO_MS(1)), AIO_EINVAL); /* only a virtual clock moves by hand */
     CHECK_EQ(aio_run(&L, &mt, realsleep_main, &f), AIO_EDEADLK);
     CHECK_EQ(f.rc, 0);
@@ -485,6 +486,7 @@ TEST(loop_poll_runs_an_overdue_timer_at_once_and_caps_a_long_wait)
     memset(&c, 0, sizeof c);
     cfg.seed = harness_seed;
     CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    test_reactor_attach(&L);
     poll_calls = 0;
     /* A timer already due: the wait is 0 although a long timeout was given. */
     CHECK_EQ(aio_call_at(&L, &c, aio_loop_update_time(&L) - AIO_MS(1), poll_cb, NULL), 0);
@@ -528,6 +530,7 @@ TEST(a_virtual_clock_with_an_idle_hook_calls_it_instead_of_reporting_deadlock)
     idle_hook_calls = 0;
     idle_victim = &mt;
     CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    test_reactor_attach(&L);
     f.dur = -1; /* forever */
     CHECK_EQ(aio_run(&L, &mt, sleeper, &f), AIO_ECANCELED);
     CHECK_EQ(idle_hook_calls, 1);
@@ -543,6 +546,7 @@ TEST(loop_poll_waits_no_longer_than_the_next_timer)
     memset(&c, 0, sizeof c);
     cfg.seed = harness_seed;
     CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    test_reactor_attach(&L);
     poll_calls = 0;
     CHECK_EQ(aio_loop_wake_enable(&L), 0);
     t0 = aio_loop_update_time(&L);

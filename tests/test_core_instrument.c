@@ -278,6 +278,7 @@ TEST(a_slow_step_is_reported_with_the_task_and_its_lines)
     fake_now = 0;
     nreports = 0;
     CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    test_reactor_attach(&L);
     CHECK_EQ(aio_loop_set_slow_step(&L, -1, on_slow, NULL), AIO_EINVAL);
     CHECK_EQ(aio_loop_set_slow_step(&L, AIO_MS(100), on_slow, NULL), 0);
     aio_task_set_name(&mt, "blocker");
@@ -340,6 +341,7 @@ TEST(loop_lag_is_how_late_timers_fire)
     fake_now = 0;
     fired = 0;
     CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    test_reactor_attach(&L);
     aio_call_at(&L, &c[0], AIO_MS(10), on_fire, NULL);
     aio_call_at(&L, &c[1], AIO_MS(20), on_fire, NULL);
     aio_call_at(&L, &c[2], AIO_MS(40), on_fire, NULL);

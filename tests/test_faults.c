@@ -499,6 +499,7 @@ static void loop_init(int virtual_clock)
     memset(&cfg, 0, sizeof cfg);
     cfg.virtual_clock = virtual_clock;
     CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    test_reactor_attach(&L);
     memset(&mt, 0, sizeof mt);
 }
 
@@ -506,7 +507,7 @@ static void loop_init(int virtual_clock)
 static void loop_done(void)
 {
     CHECK(L.heap == NULL);           /* no timer */
-    CHECK_EQ(L.reactor.nfds, 0);     /* no fd waiter */
+    CHECK_EQ(test_fd_waits(&L), 0);     /* no fd waiter */
     CHECK_EQ(L.nready, 0);           /* no task still runnable */
     CHECK_EQ(L.root.live, 0);        /* no task still linked */
     CHECK_EQ(aio_loop_close(&L), 0);

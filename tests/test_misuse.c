@@ -57,6 +57,7 @@ static void misuse_loop_init(void)
     cfg.panic = misuse_hook;
     if (aio_loop_init(&L, &cfg) != 0)
         _exit(90);
+    test_reactor_attach(&L);
 }
 
 /* Runs `fn` over `frame` as the main task of a fresh loop; returns aio_run's result. */
@@ -536,6 +537,26 @@ static int poll_in_task(void)
     return observed;
 }
 
+/* An fd wait on a loop that has no reactor (aio_reactor_init never called). */
+static int wait_without_reactor_main(aio_task *t, void *p)
+{
+    struct nested *f = (struct nested *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_WAIT_READABLE(rc, 0); /* misuse */
+    observed = rc;
+    AIO_END(0);
+}
+static int wait_without_reactor(void)
+{
+    memset(&nf, 0, sizeof nf);
+    misuse_loop_init();
+    aio_loop_set_backend(&L, NULL, NULL);
+    memset(&mt, 0, sizeof mt);
+    aio_run(&L, &mt, wait_without_reactor_main, &nf);
+    return observed;
+}
+
 /* ---- channels and select ----------------------------------------------- */
 
 struct chans {
@@ -724,6 +745,9 @@ static const struct site sites[] = {
       "AIO_START: the task is still in use", AIO_EBUSY, 0 },
     { "step_in_task", step_in_task, "aio.h",
       "aio_loop_step called from inside a task", NOFALLBACK, 0 },
+    { "wait_without_reactor", wait_without_reactor, "aio_reactor.h",
+      "AIO_WAIT_READABLE/AIO_WAIT_WRITABLE: the loop has no reactor (call aio_reactor_init after aio_loop_init)",
+      AIO_EINVAL, 0 },
     { "poll_in_task", poll_in_task, "aio.h",
       "aio_loop_poll called from inside a task", AIO_EINVAL, 0 },
     { "run_in_task", run_in_task, "aio.h",

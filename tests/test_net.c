@@ -71,7 +71,7 @@ static void echo_over(const char *host, const char *path)
     CHECK_EQ(srv.failed, 0);
     CHECK_EQ(srv.active, 0);
     CHECK_EQ(lst.fd, -1); /* the server closed its listener */
-    CHECK_EQ(L.reactor.nfds, 0);
+    CHECK_EQ(test_fd_waits(&L), 0);
     if (path)
         CHECK(access(path, F_OK) != 0); /* unlinked */
 }
@@ -424,7 +424,7 @@ TEST(connect_in_progress_is_cancelled_by_its_deadline_and_leaves_nothing)
         CHECK_EQ(m.at, AIO_SEC(5));
         CHECK_EQ(m.s.fd, -1);
         CHECK_EQ(m.op.fd, -1); /* the socket was closed */
-        CHECK_EQ(L.reactor.nfds, 0);
+        CHECK_EQ(test_fd_waits(&L), 0);
     }
     for (i = 0; i < 4; i++)
         close(fill[i]);
@@ -468,7 +468,7 @@ TEST(accept_under_a_deadline_times_out_and_leaves_nothing)
     CHECK_EQ(m.rc, AIO_ETIMEDOUT);
     CHECK_EQ(m.at, AIO_SEC(2));
     CHECK_EQ(m.s.fd, -1);
-    CHECK_EQ(L.reactor.nfds, 0);
+    CHECK_EQ(test_fd_waits(&L), 0);
     CHECK_EQ(l.op.phase, AIO__PH_IDLE); /* a new accept may start */
     aio_listener_close(&L, &l);
 }
@@ -630,7 +630,7 @@ TEST(server_shutdown_lets_handlers_finish_then_cancels_the_slow_ones)
     CHECK_EQ(srv.accepted, 3);
     CHECK_EQ(srv.failed, 0);
     CHECK_EQ(srv.active, 0);
-    CHECK_EQ(L.reactor.nfds, 0);
+    CHECK_EQ(test_fd_waits(&L), 0);
 }
 
 /* ---- server: backpressure ------------------------------------------------ */

@@ -262,7 +262,7 @@ TEST(cancelled_read_some_consumes_nothing_and_leaves_nothing_registered)
     CHECK_EQ(net_run(m_op_fn, &mo), 0);
     CHECK_EQ(mo.rc, AIO_ECANCELED);
     CHECK_EQ(mo.at, AIO_SEC(1));
-    CHECK_EQ(L.reactor.nfds, 0);
+    CHECK_EQ(test_fd_waits(&L), 0);
     CHECK_EQ(s.rd.phase, AIO__PH_IDLE);
     aio_stream_close(&L, &s);
     close(sv[1]);
@@ -280,7 +280,7 @@ TEST(cancelled_read_exact_reports_the_bytes_it_stored)
     CHECK_EQ(mo.rc, AIO_ECANCELED);
     CHECK_EQ(aio_stream_nread(&s), 3);
     CHECK(memcmp(opbuf, "abc", 3) == 0);
-    CHECK_EQ(L.reactor.nfds, 0);
+    CHECK_EQ(test_fd_waits(&L), 0);
     aio_stream_close(&L, &s);
     close(sv[1]);
 }
@@ -297,7 +297,7 @@ TEST(cancelled_read_line_keeps_the_partial_line_buffered)
     CHECK_EQ(net_run(m_op_fn, &mo), 0);
     CHECK_EQ(mo.rc, AIO_ECANCELED);
     CHECK_EQ(aio_stream_buffered(&s), 3);
-    CHECK_EQ(L.reactor.nfds, 0);
+    CHECK_EQ(test_fd_waits(&L), 0);
     /* the rest arrives: the next read_line returns the whole line */
     CHECK_EQ(write(sv[1], "tial\n", 5), 5);
     op_setup(OP_READ_LINE, &s, 64, 0);
@@ -347,7 +347,7 @@ TEST(cancelled_write_all_reports_how_much_it_wrote)
             got += (size_t)n;
         CHECK_EQ(got, aio_stream_written(&s));
     }
-    CHECK_EQ(L.reactor.nfds, 0);
+    CHECK_EQ(test_fd_waits(&L), 0);
     aio_stream_close(&L, &s);
     close(sv[1]);
 }
@@ -362,7 +362,7 @@ TEST(cancelled_accept_accepts_nothing)
     CHECK_EQ(net_run(m_op_fn, &mo), 0);
     CHECK_EQ(mo.rc, AIO_ECANCELED);
     CHECK_EQ(mo.acc.fd, -1);
-    CHECK_EQ(L.reactor.nfds, 0);
+    CHECK_EQ(test_fd_waits(&L), 0);
     aio_listener_close(&L, &l);
 }
 
@@ -375,7 +375,7 @@ TEST(cancelled_udp_recvfrom_receives_nothing)
     mo.u = &u;
     CHECK_EQ(net_run(m_op_fn, &mo), 0);
     CHECK_EQ(mo.rc, AIO_ECANCELED);
-    CHECK_EQ(L.reactor.nfds, 0);
+    CHECK_EQ(test_fd_waits(&L), 0);
     aio_udp_close(&L, &u);
 }
 
@@ -423,7 +423,7 @@ TEST(second_reader_is_ebusy_and_close_wakes_the_first_with_eclosed)
     CHECK_EQ(net_run(m_rr_fn, &m), 0);
     CHECK(m.r1.rc == AIO_ECLOSED || m.r2.rc == AIO_ECLOSED);
     CHECK(m.r1.rc == AIO_EBUSY || m.r2.rc == AIO_EBUSY);
-    CHECK_EQ(L.reactor.nfds, 0);
+    CHECK_EQ(test_fd_waits(&L), 0);
     close(sv[1]);
 }
 

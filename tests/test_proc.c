@@ -278,6 +278,7 @@ TEST(with_a_real_clock_sigterm_within_the_grace_is_enough)
 {
     static struct cancel_main f;
     aio_loop_init(&L, NULL);
+    test_reactor_attach(&L);
     memset(&f, 0, sizeof f);
     f.policy = AIO_PROC_CANCEL_TERMINATE;
     CHECK_EQ(aio_run(&L, &mt, cancel_main, &f), 0);

@@ -42,11 +42,11 @@ TEST(kqueue_keeps_one_knote_per_direction)
     aio_loop_poll(&L, 0);
     aio_loop_poll(&L, 0);
     aio_loop_poll(&L, 0);
-    CHECK_EQ(L.reactor.nfds, 2);
+    CHECK_EQ(test_fd_waits(&L), 2);
     if (!KQD_NATIVE)
-        CHECK_EQ(kqd_registered(L.reactor.bfd, sv[0]), 2);
+        CHECK_EQ(kqd_registered(test_reactor(&L)->bfd, sv[0]), 2);
     aio_notify_closing(&L, sv[0]);
-    CHECK_EQ(kqd_registered(L.reactor.bfd, sv[0]), 0);
+    CHECK_EQ(kqd_registered(test_reactor(&L)->bfd, sv[0]), 0);
     while (!aio_task_done(&mt))
         aio_loop_poll(&L, 0);
     CHECK_EQ(r.rc, AIO_ECLOSED);
@@ -78,7 +78,7 @@ TEST(kqueue_wait_interrupted_by_eintr_goes_on)
     CHECK_EQ(w.rc, 0);
     CHECK_EQ(w.at, AIO_SEC(1));
     if (!KQD_NATIVE)
-        CHECK_EQ(L.reactor.eintr, 2);
+        CHECK_EQ(test_reactor(&L)->eintr, 2);
     kqd_eintr_next = 0;
     CHECK_EQ(aio_loop_close(&L), 0);
     close2(p);

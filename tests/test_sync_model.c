@@ -135,6 +135,7 @@ static void run_model(int kind, uint64_t seed)
     cfg.virtual_clock = 1;
     cfg.seed = seed;
     aio_loop_init(&L, &cfg);
+    test_reactor_attach(&L);
     memset(&W, 0, sizeof W);
     memset(tasks, 0, sizeof tasks);
     memset(wk, 0, sizeof wk);

@@ -101,6 +101,7 @@ TEST(threads_run_coroutines_in_the_loop_through_a_portal)
     memset(results, 0, sizeof results);
     after_stop = 0;
     CHECK_EQ(aio_loop_init(&L, NULL), 0); /* real clock: threads are involved */
+    test_reactor_attach(&L);
     CHECK_EQ(aio_run(&L, &mt, portal_main, &f), 0);
     pthread_join(stop_thread, NULL);
     for (id = 0; id < 2; id++)

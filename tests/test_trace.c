@@ -241,6 +241,7 @@ static void run_traced(uint32_t cap, aio_trace *tr)
     cfg.seed = harness_seed;
     fake_now = AIO_SEC(1);
     CHECK_EQ(aio_loop_init(&L, &cfg), 0);
+    test_reactor_attach(&L);
     aio_loop_set_slow_step(&L, 0, NULL, NULL);
     CHECK_EQ(aio_trace_start(tr, &L, ring, cap), 0);
     CHECK_EQ(aio_trace_start(tr, &L, ring, cap), AIO_EBUSY);
