@@ -249,7 +249,7 @@ AIO_API int aio_stream_set_buffer(aio_stream *s, void *buf, size_t cap);
  * reads until the delimiter delim[dlen] has arrived, within the first `max`
  * bytes (max <= the read buffer's size).  rc = the line's length including
  * the delimiter; the line is aio_stream_line(s), inside the stream's buffer,
- * valid until the next read.  Errors: AIO_EOVERFLOW (max bytes without the
+ * valid until the next read.  Errors: AIO_ETOOLONG (max bytes without the
  * delimiter: asyncio's LimitOverrunError; the bytes stay buffered), AIO_EEND
  * (end of stream first: asyncio's IncompleteReadError; the partial line
  * stays buffered, aio_stream_buffered(s) bytes), AIO_EINVAL (no buffer,
@@ -956,7 +956,7 @@ static int aio__stream_read_step(aio_task *t, aio_stream *s)
                 return (int)len;
             }
             if (len || s->rlen - s->rpos >= s->rd.len)
-                return AIO_EOVERFLOW;
+                return AIO_ETOOLONG;
             if (s->eof)
                 return AIO_EEND;
             if (s->rlen == s->rcap) { /* room at the front: compact */
