@@ -166,6 +166,9 @@ AIO_API const aio_net_ops *aio_net_sys_ops(void);
 /* Streams                                                                   */
 /* ------------------------------------------------------------------------ */
 
+typedef struct aio_server aio_server;
+typedef struct aio_conn aio_conn;
+
 /* State of the one read or write operation in progress on an object. */
 typedef struct aio__net_op {
     unsigned char *buf;    /* destination or source */
@@ -198,6 +201,7 @@ typedef struct aio_stream {
     const unsigned char *line; /* read_until: the last line found */
     aio__net_op rd, wr;
     uint8_t eof;             /* the peer closed its side */
+    aio_conn *conn;          /* set by aio_server: the slot whose timeouts watch this stream's waits */
 } aio_stream;
 
 /**
@@ -426,9 +430,6 @@ AIO_API int aio_listener_close(aio_loop *loop, aio_listener *l);
 /* Server                                                                    */
 /* ------------------------------------------------------------------------ */
 
-typedef struct aio_server aio_server;
-typedef struct aio_conn aio_conn;
-
 /* The server's wrapper frame around a handler (internal). */
 typedef struct aio__conn_wrap {
     aio_frame hdr;
@@ -457,18 +458,65 @@ struct aio_conn {
     aio_task task;          /* the task running the handler */
     aio__conn_wrap wrap;
     aio_conn *next_free;
+    aio_scope guard;        /* the handler runs inside it; its deadline carries the timeouts */
+    aio_time since;         /* when the current wait on the stream began */
+    aio_time req_deadline;  /* end of the current request (AIO_TIME_INF between requests) */
+    uint8_t parked;         /* the handler waits on the stream: 1 reading, 2 writing */
+    uint8_t in_request;     /* a byte of the current request has arrived */
+    uint8_t why;            /* why the server cancelled it (AIO__CONN_*), 0 if it did not */
+    uint8_t live;           /* a handler runs in this slot */
+};
+
+/**
+ * Ends the current request of connection `c` for the server's timeouts
+ * (call it when a response has been written): the request timeout stops,
+ * and the next wait for a byte is bounded by first_byte_timeout again (the
+ * keep-alive timeout).  Bytes already buffered start the next request at
+ * once.  Never suspends.
+ */
+AIO_API void aio_conn_request_done(aio_conn *c);
+
+/** What the server does when every slot is busy (aio_server.full_policy). */
+enum {
+    /* Close the connection that has waited longest on its client (between
+     * requests first, then any waiting read or write), once it has waited
+     * evict_after; while none qualifies, wait for a slot.  The default. */
+    AIO_SERVER_FULL_EVICT = 0,
+    /* Stop accepting until a slot frees (pending connections wait in the
+     * listen backlog). */
+    AIO_SERVER_FULL_WAIT
 };
 
 /**
  * An accept loop with one handler task per connection (asyncio
  * start_server + serve_forever, trio serve_tcp, anyio Listener.serve).
  * Handlers run in the server's task group, from a caller-provided pool of
- * slots (an array of handler frames, each starting with an aio_conn): when
- * every slot is busy the server stops accepting until one frees
- * (backpressure; pending connections wait in the listen backlog).  A
+ * slots (an array of handler frames, each starting with an aio_conn).  A
  * handler's negative result is counted (failed, last_error) and does not
  * stop the server or cancel other handlers.  Zero-initialise, then
- * aio_server_init.
+ * aio_server_init; change the settings below after aio_server_init.
+ *
+ * Protection against clients that hold a slot without using it.  The
+ * handler runs inside a cancel scope of its slot, and every wait of a read
+ * or write on its connection's stream (conn.stream) is bounded:
+ *  - first_byte_timeout (default 10 s): a read waiting for the first byte of
+ *    a request, after the accept or after aio_conn_request_done;
+ *  - idle_timeout (default 30 s): any other read or write waiting with no
+ *    byte moving (a stalled client, or one that never reads);
+ *  - request_timeout (default 60 s): from the first byte of a request to
+ *    aio_conn_request_done, whatever the handler does (slowloris).  A handler
+ *    that never calls aio_conn_request_done has one request per connection.
+ * AIO_TIME_INF turns one off.  When one passes, the handler's awaits fail
+ * with AIO_ECANCELED, the server closes the connection and counts it in
+ * `timeouts` (not in `failed`).
+ *
+ * When every slot is busy, full_policy decides (AIO_SERVER_FULL_EVICT by
+ * default: close the connection waiting longest on its client once it has
+ * waited evict_after, default 1 s, and count it in `evicted`).
+ *
+ * aio_server_shutdown wakes at once every handler waiting for a read on its
+ * connection (and any read that would wait after it), with AIO_ECANCELED;
+ * handlers doing anything else finish within the grace period.
  */
 struct aio_server {
     aio_frame hdr;              /* frame of aio_server_serve */
@@ -490,6 +538,15 @@ struct aio_server {
     aio_scope accept_scope;     /* cancelled by aio_server_shutdown */
     aio_call grace_timer;
     int rc;
+    aio_time first_byte_timeout; /* a read waiting for a request's first byte (default 10 s) */
+    aio_time idle_timeout;      /* a read or write waiting with nothing moving (default 30 s) */
+    aio_time request_timeout;   /* first byte to aio_conn_request_done (default 60 s) */
+    aio_time evict_after;       /* AIO_SERVER_FULL_EVICT: how long a connection must have waited (default 1 s) */
+    uint8_t full_policy;        /* AIO_SERVER_FULL_EVICT (default) or AIO_SERVER_FULL_WAIT */
+    uint8_t waiting_full;       /* the accept loop waits for a slot under wait_scope */
+    uint64_t timeouts;          /* connections closed by a timeout */
+    uint64_t evicted;           /* connections closed to make room */
+    aio_scope wait_scope;       /* the accept loop's wait for a slot, until a victim qualifies */
 };
 
 /**
@@ -517,7 +574,9 @@ AIO_API int aio_server_serve(aio_task *t, void *frame);
 
 /**
  * Graceful shutdown (asyncio server.close() + wait_closed with a timeout):
- * stops accepting at once; handlers then have `grace` ns to finish
+ * stops accepting at once and wakes every handler waiting in a read on its
+ * connection with AIO_ECANCELED (a later read that would wait fails the
+ * same way); the other handlers then have `grace` ns to finish
  * (AIO_TIME_INF: no limit; 0: cancelled at once) before they are cancelled.
  * Call it from any task of the loop; never suspends.  Handlers can poll
  * aio_server_stopping to finish early.
@@ -897,6 +956,24 @@ static int aio__op_start(aio_task *t, aio__net_op *op, int fd)
 
 /* ---- streams ------------------------------------------------------------ */
 
+/* A server's connection watches its stream's waits (the server section). */
+static void aio__conn_park(aio_task *t, aio_stream *s, int bit);
+static void aio__conn_unpark(aio_task *t, aio_stream *s, int bit);
+static void aio__conn_got(aio_task *t, aio_stream *s);
+
+/* Parks the task until the stream's fd is readable or writable, telling a
+ * server connection that its handler waits on the client. */
+static int aio__stream_wait(aio_task *t, aio_stream *s, int wr)
+{
+    int rc;
+    if (s->conn)
+        aio__conn_park(t, s, wr ? 2 : 1);
+    rc = aio__fd_wait_begin(t, s->fd, wr ? AIO_WRITABLE : AIO_READABLE);
+    if (rc != AIO_PARKED && s->conn)
+        aio__conn_unpark(t, s, wr ? 2 : 1);
+    return rc;
+}
+
 AIO_IMPL int aio_stream_init(aio_stream *s, int fd, void *buf, size_t cap)
 {
     memset(s, 0, sizeof *s);
@@ -965,8 +1042,11 @@ static int aio__stream_read_step(aio_task *t, aio_stream *s)
                 s->rpos = 0;
             }
             n = o->recv(o->ctx, s->fd, s->rbuf + s->rlen, s->rcap - s->rlen);
-            if (n > 0)
+            if (n > 0) {
                 s->rlen += (size_t)n;
+                if (s->conn)
+                    aio__conn_got(t, s);
+            }
         } else {
             if (s->rpos < s->rlen) {
                 aio__stream_take(s);
@@ -978,6 +1058,8 @@ static int aio__stream_read_step(aio_task *t, aio_stream *s)
             n = o->recv(o->ctx, s->fd, s->rd.buf + s->rd.done, s->rd.len - s->rd.done);
             if (n > 0) {
                 s->rd.done += (size_t)n;
+                if (s->conn)
+                    aio__conn_got(t, s);
                 if (s->rd.kind == AIO__OP_SOME || s->rd.done == s->rd.len)
                     return (int)s->rd.done;
             }
@@ -985,7 +1067,7 @@ static int aio__stream_read_step(aio_task *t, aio_stream *s)
         if (n == 0)
             s->eof = 1;
         else if (n == -EAGAIN || n == -EWOULDBLOCK)
-            return aio__fd_wait_begin(t, s->fd, AIO_READABLE);
+            return aio__stream_wait(t, s, 0);
         else if (n < 0 && n != -EINTR)
             return (int)n;
     }
@@ -999,7 +1081,7 @@ static int aio__stream_write_step(aio_task *t, aio_stream *s)
         if (n >= 0)
             s->wr.done += (size_t)n;
         else if (n == -EAGAIN || n == -EWOULDBLOCK)
-            return aio__fd_wait_begin(t, s->fd, AIO_WRITABLE);
+            return aio__stream_wait(t, s, 1);
         else if (n != -EINTR)
             return (int)n;
     }
@@ -1049,6 +1131,8 @@ AIO_IMPL int aio__stream_next(aio_task *t, aio_stream *s, int wr)
 {
     aio__net_op *op = wr ? &s->wr : &s->rd;
     int rc;
+    if (s->conn && (s->conn->parked & (wr ? 2 : 1)))
+        aio__conn_unpark(t, s, wr ? 2 : 1);
     if (!aio__op_resumed(t, op, &rc))
         return rc;
     return aio__op_finish(t, op, wr ? aio__stream_write_step(t, s) : aio__stream_read_step(t, s));
@@ -1336,6 +1420,11 @@ AIO_IMPL int aio_server_init(aio_server *srv, aio_listener *lst, void *slots, ui
     srv->stride = stride;
     srv->nslots = nslots;
     srv->grace = AIO_TIME_INF;
+    srv->first_byte_timeout = AIO_SEC(10);
+    srv->idle_timeout = AIO_SEC(30);
+    srv->request_timeout = AIO_SEC(60);
+    srv->evict_after = AIO_SEC(1);
+    srv->full_policy = AIO_SERVER_FULL_EVICT;
     for (i = nslots; i-- > 0;) {
         aio_conn *c = (aio_conn *)(void *)(srv->slots + (size_t)i * stride);
         c->next_free = srv->free;
@@ -1345,14 +1434,141 @@ AIO_IMPL int aio_server_init(aio_server *srv, aio_listener *lst, void *slots, ui
     return 0;
 }
 
+enum { AIO__CONN_EVICTED = 1, AIO__CONN_SHUTDOWN };
+
+#define AIO__SLOT(srv, i) ((aio_conn *)(void *)((srv)->slots + (size_t)(i) * (srv)->stride))
+
+/* now + d, saturating at AIO_TIME_INF (which d may be). */
+static aio_time aio__net_after(aio_time now, aio_time d)
+{
+    if (d < 0)
+        d = 0;
+    return d == AIO_TIME_INF || d > AIO_TIME_INF - now ? AIO_TIME_INF : now + d;
+}
+
+/* Cancels a connection's handler for the server's own reason. */
+static void aio__conn_stop(aio_conn *c, int why)
+{
+    if (!c->why)
+        c->why = (uint8_t)why;
+    aio_scope_cancel(&c->guard, why == AIO__CONN_EVICTED ? "server full: connection evicted" : "server shutdown");
+}
+
+/* The handler is about to wait on its client: bound the wait. */
+static void aio__conn_park(aio_task *t, aio_stream *s, int bit)
+{
+    aio_conn *c = s->conn;
+    aio_server *srv = c->server;
+    aio_time now, d;
+    if (!srv || !c->live)
+        return;
+    now = aio_now(aio_task_loop(t));
+    c->parked |= (uint8_t)bit;
+    c->since = now;
+    if (bit == 1 && srv->stopping) {
+        aio__conn_stop(c, AIO__CONN_SHUTDOWN);
+        return;
+    }
+    d = aio__net_after(now, bit == 1 && !c->in_request ? srv->first_byte_timeout : srv->idle_timeout);
+    if (c->req_deadline < d)
+        d = c->req_deadline;
+    aio_scope_set_deadline(&c->guard, d);
+    if (srv->waiting_full && srv->full_policy == AIO_SERVER_FULL_EVICT) {
+        /* A connection became a candidate: the accept loop looks again then. */
+        d = aio__net_after(now, srv->evict_after);
+        if (d < srv->wait_scope.tm.deadline)
+            aio_scope_set_deadline(&srv->wait_scope, d);
+    }
+}
+
+/* The wait ended: only the request's deadline is left. */
+static void aio__conn_unpark(aio_task *t, aio_stream *s, int bit)
+{
+    aio_conn *c = s->conn;
+    (void)t;
+    if (!c->server || !c->live)
+        return;
+    c->parked &= (uint8_t)~bit;
+    if (!c->parked)
+        aio_scope_set_deadline(&c->guard, c->req_deadline);
+}
+
+/* Bytes arrived: the first one starts a request. */
+static void aio__conn_got(aio_task *t, aio_stream *s)
+{
+    aio_conn *c = s->conn;
+    if (!c->server || !c->live || c->in_request)
+        return;
+    c->in_request = 1;
+    c->req_deadline = aio__net_after(aio_now(aio_task_loop(t)), c->server->request_timeout);
+    if (!c->parked)
+        aio_scope_set_deadline(&c->guard, c->req_deadline);
+}
+
+AIO_IMPL void aio_conn_request_done(aio_conn *c)
+{
+    if (!c->server || !c->live)
+        return;
+    c->in_request = 0;
+    c->req_deadline = AIO_TIME_INF;
+    if (aio_stream_buffered(&c->stream) > 0) { /* a pipelined request is here already */
+        c->in_request = 1;
+        c->req_deadline = aio__net_after(aio_now(aio_task_loop(&c->task)), c->server->request_timeout);
+    }
+    if (!c->parked)
+        aio_scope_set_deadline(&c->guard, c->req_deadline);
+}
+
+/* The connection that has waited longest on its client, preferring those
+ * between requests; NULL when no handler waits. */
+static aio_conn *aio__server_victim(aio_server *srv)
+{
+    aio_conn *best = NULL;
+    int best_idle = 0;
+    uint32_t i;
+    for (i = 0; i < srv->nslots; i++) {
+        aio_conn *c = AIO__SLOT(srv, i);
+        int idle;
+        if (!c->live || !c->parked || c->why)
+            continue;
+        idle = (c->parked & 1) && !c->in_request;
+        if (!best || idle > best_idle || (idle == best_idle && c->since < best->since)) {
+            best = c;
+            best_idle = idle;
+        }
+    }
+    return best;
+}
+
+/* Every slot is busy: evict a connection that has waited long enough, and
+ * enter the wait scope with the time to look again. */
+static void aio__server_make_room(aio_task *t, aio_server *srv)
+{
+    aio_conn *v = aio__server_victim(srv);
+    aio_time when = v ? aio__net_after(v->since, srv->evict_after) : AIO_TIME_INF;
+    if (v && when <= aio_now(aio_task_loop(t))) {
+        aio__conn_stop(v, AIO__CONN_EVICTED);
+        srv->evicted++;
+        when = AIO_TIME_INF; /* its slot frees when its handler has returned */
+    }
+    aio_scope_init(&srv->wait_scope);
+    aio_scope_enter(t, &srv->wait_scope, when);
+}
+
 AIO_IMPL void aio_server_shutdown(aio_server *srv, aio_time grace)
 {
+    uint32_t i;
     if (srv->stopping)
         return;
     srv->stopping = 1;
     srv->grace = grace < 0 ? 0 : grace;
     if (srv->accept_scope.flags & AIO_SCOPE_ACTIVE)
         aio_scope_cancel(&srv->accept_scope, "server shutdown");
+    for (i = 0; i < srv->nslots; i++) { /* handlers waiting for a read: at once */
+        aio_conn *c = AIO__SLOT(srv, i);
+        if (c->live && (c->parked & 1))
+            aio__conn_stop(c, AIO__CONN_SHUTDOWN);
+    }
 }
 
 /* Runs one handler over its slot, then closes the connection and frees the slot. */
@@ -1361,10 +1577,20 @@ static int aio__conn_run(aio_task *t, void *frame)
     aio__conn_wrap *w = (aio__conn_wrap *)frame;
     aio_conn *c = w->conn;
     aio_server *srv = c->server;
-    int rc;
+    int rc, stopped;
     AIO_BEGIN(t, w);
+    aio_scope_init(&c->guard);
+    aio_scope_enter(t, &c->guard, AIO_TIME_INF);
+    c->req_deadline = AIO_TIME_INF;
+    c->live = 1;
     AIO_AWAIT(rc, srv->handler, c);
-    if (rc < 0 && rc != AIO_ECANCELED) {
+    stopped = (c->guard.flags & AIO_SCOPE_CANCEL_CALLED) != 0;
+    if (stopped && !c->why)
+        srv->timeouts++; /* only a deadline cancels the guard without a reason of the server's */
+    rc = aio_scope_exit(t, &c->guard, rc);
+    c->live = 0;
+    c->parked = 0;
+    if (rc < 0 && rc != AIO_ECANCELED && !stopped) {
         srv->failed++;
         srv->last_error = rc;
     }
@@ -1394,9 +1620,30 @@ AIO_IMPL int aio_server_serve(aio_task *t, void *frame)
     if (srv->stopping)
         aio_scope_cancel(&srv->accept_scope, "server shutdown");
     for (;;) {
+        if (srv->full_policy == AIO_SERVER_FULL_EVICT && srv->free_sem.value == 0) { /* every slot is busy */
+            /* Evict only for a client that is waiting to be accepted. */
+            AIO_WAIT_READABLE(rc, srv->lst->fd);
+            if (rc < 0)
+                break;
+            if (srv->free_sem.value == 0) {
+                aio__server_make_room(t, srv);
+                srv->waiting_full = 1;
+                AIO_SEM_ACQUIRE(rc, &srv->free_sem);
+                srv->waiting_full = 0;
+                srv->rc = aio_scope_exit(t, &srv->wait_scope, rc);
+                if (srv->rc < 0) {
+                    rc = srv->rc; /* cancelled from outside or shut down */
+                    break;
+                }
+                if (rc < 0)
+                    continue; /* the wait scope's deadline: look again */
+                goto have_slot;
+            }
+        }
         AIO_SEM_ACQUIRE(rc, &srv->free_sem);
         if (rc < 0)
             break;
+    have_slot:
         srv->cur = srv->free;
         srv->free = srv->cur->next_free;
         memset(srv->cur, 0, srv->stride);
@@ -1411,6 +1658,7 @@ AIO_IMPL int aio_server_serve(aio_task *t, void *frame)
         srv->accepted++;
         srv->active++;
         srv->cur->server = srv;
+        srv->cur->stream.conn = srv->cur;
         srv->cur->wrap.conn = srv->cur;
         aio_spawn(&srv->g, &srv->cur->task, aio__conn_run, &srv->cur->wrap);
     }
