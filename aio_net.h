@@ -201,6 +201,9 @@ typedef struct aio_stream {
     const unsigned char *line; /* read_until: the last line found */
     aio__net_op rd, wr;
     uint8_t eof;             /* the peer closed its side */
+    unsigned char *wbuf;     /* write buffer (may be NULL) */
+    size_t wcap;             /* its size */
+    size_t wpos, wlen;       /* bytes written and not yet sent are wbuf[wpos..wlen) */
     aio_conn *conn;          /* set by aio_server: the slot whose timeouts watch this stream's waits */
 } aio_stream;
 
@@ -220,8 +223,30 @@ AIO_API int aio_stream_set_buffer(aio_stream *s, void *buf, size_t cap);
 #define aio_stream_nread(s) ((s)->rd.done)
 /** The line found by the last AIO_STREAM_READ_UNTIL: valid until the next read on `s`. */
 #define aio_stream_line(s) ((const char *)(s)->line)
-/** Bytes received and not yet consumed (in the read buffer). */
+/**
+ * Bytes received and not yet consumed (in the read buffer): a read of at
+ * most this many bytes completes without waiting.  asyncio's
+ * len(reader._buffer), made public.
+ */
 #define aio_stream_buffered(s) ((s)->rlen - (s)->rpos)
+
+/**
+ * Would the next AIO_STREAM_READ_SOME on `s` suspend?  Returns 0 when it
+ * completes at once (bytes are buffered, end of stream was seen, or the
+ * descriptor is readable, hung up or in error now: a poll with timeout 0),
+ * 1 when it would wait, AIO_EINVAL without fd.  A READ_UNTIL or READ_EXACT
+ * may still wait for the rest of its line or count.  Never suspends.
+ */
+AIO_API int aio_stream_read_would_block(aio_stream *s);
+
+/**
+ * Gives `s` a write buffer for AIO_STREAM_WRITE (NULL, 0: none).  Returns
+ * 0, or AIO_EBUSY while written bytes wait in the old one (flush first).
+ * Never suspends.
+ */
+AIO_API int aio_stream_set_wbuffer(aio_stream *s, void *buf, size_t cap);
+/** Bytes written with AIO_STREAM_WRITE and not yet sent (in the write buffer). */
+#define aio_stream_wbuffered(s) ((s)->wlen - (s)->wpos)
 
 /**
  * asyncio reader.read(n) / trio receive_some / anyio receive: reads between
@@ -283,6 +308,33 @@ AIO_API int aio_stream_set_buffer(aio_stream *s, void *buf, size_t cap);
                  aio__stream_next(aio__t, (s), 1))
 
 /**
+ * Buffered write (asyncio writer.write without drain, a BufWriter): copies
+ * the `n` bytes of `src` into the write buffer when they fit; otherwise
+ * sends the buffer first, then copies the rest, or sends it directly when
+ * it is larger than the buffer.  Nothing reaches the peer until the buffer
+ * fills or AIO_STREAM_FLUSH (or AIO_STREAM_WRITE_ALL, which sends buffered
+ * bytes first, keeping the order).  rc = n, or an error with
+ * aio_stream_written(s) bytes of src taken (buffered or sent):
+ * AIO_ECANCELED, -EPIPE, -ECONNRESET, AIO_EBUSY, AIO_EINVAL (no fd).  Bytes
+ * taken stay buffered after an error.  Without a write buffer it is
+ * AIO_STREAM_WRITE_ALL.  A schedule point like every other operation.
+ */
+#define AIO_STREAM_WRITE(rc, s, src, n) \
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_send_begin(aio__t, (s), AIO__OP_BWRITE, (src), (n)), \
+                 aio__stream_next(aio__t, (s), 1))
+
+/**
+ * asyncio await writer.drain() / BufWriter flush: sends every buffered
+ * byte, suspending while the socket buffer is full.  rc = 0 (nothing left
+ * buffered), or an error with aio_stream_written(s) bytes sent and the rest
+ * still buffered (a later flush sends it): AIO_ECANCELED, -EPIPE,
+ * -ECONNRESET, AIO_ECLOSED, AIO_EBUSY, AIO_EINVAL.
+ */
+#define AIO_STREAM_FLUSH(rc, s) \
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_send_begin(aio__t, (s), AIO__OP_FLUSH, NULL, 0), \
+                 aio__stream_next(aio__t, (s), 1))
+
+/**
  * asyncio writer.write_eof() / trio send_eof: shuts down the write side
  * (the peer reads end of stream); reading still works.  Returns 0 or -errno.
  * Never suspends.
@@ -292,10 +344,43 @@ AIO_API int aio_stream_shutdown_write(aio_stream *s);
 /**
  * asyncio writer.close() / trio aclose (without the checkpoint): wakes any
  * task waiting on the stream with AIO_ECLOSED (aio_notify_closing), closes
- * the descriptor and forgets buffered bytes.  Returns 0 or -errno from
- * close; a stream without fd is 0.  Never suspends.
+ * the descriptor and forgets buffered bytes (read and written: flush first,
+ * or use AIO_STREAM_CLOSE_LINGER).  Unread input makes the kernel reset the
+ * connection (the peer may lose what it has not read yet).  Returns 0 or
+ * -errno from close; a stream without fd is 0.  Never suspends.
  */
 AIO_API int aio_stream_close(aio_loop *loop, aio_stream *s);
+
+/** The frame of a lingering close: embed one in your frame (AIO_STREAM_CLOSE_LINGER). */
+typedef struct aio_linger {
+    aio_frame hdr;
+    aio_stream *s;
+    aio_time timeout;
+    aio_scope sc;
+    int rc;
+    unsigned char sink[256];   /* input read and dropped */
+} aio_linger;
+
+/**
+ * A graceful close that does not reset the connection: flushes the write
+ * buffer, shuts down the write side (the peer reads end of stream), reads
+ * and drops input until the peer closes its side or `limit` ns pass, then
+ * closes `stream` (aio_stream_close).  Runs shielded from outer cancellation
+ * (aio_cleanup_enter) and is bounded by `limit` only, so a cancelled task
+ * still closes cleanly.  `op` is an aio_linger in your frame.  rc = 0 (the
+ * peer closed), AIO_ETIMEDOUT (it had not closed by then), AIO_EINVAL (no
+ * fd), or the -errno of the flush or a read (-ECONNRESET); the stream is
+ * closed in every case.
+ */
+#define AIO_STREAM_CLOSE_LINGER(rc, op, stream, limit) \
+    do { \
+        (op)->s = (stream); \
+        (op)->timeout = (limit); \
+        AIO_AWAIT(rc, aio_linger_run, (op)); \
+    } while (0)
+
+/** The coroutine behind AIO_STREAM_CLOSE_LINGER (frame: an aio_linger). */
+AIO_API int aio_linger_run(aio_task *t, void *frame);
 
 /* ------------------------------------------------------------------------ */
 /* Connecting                                                                */
@@ -630,7 +715,7 @@ AIO_API int aio_udp_close(aio_loop *loop, aio_udp *u);
 /* Internals used by the macros                                              */
 /* ------------------------------------------------------------------------ */
 
-enum { AIO__OP_SOME = 1, AIO__OP_EXACT, AIO__OP_UNTIL, AIO__OP_WRITE };
+enum { AIO__OP_SOME = 1, AIO__OP_EXACT, AIO__OP_UNTIL, AIO__OP_WRITE, AIO__OP_BWRITE, AIO__OP_FLUSH };
 enum { AIO__PH_IDLE = 0, AIO__PH_WAIT, AIO__PH_DONE };
 
 /* Begin an operation, then, while it is parked, suspend and continue it. */
@@ -646,6 +731,7 @@ enum { AIO__PH_IDLE = 0, AIO__PH_WAIT, AIO__PH_DONE };
 AIO_API int aio__stream_read_begin(aio_task *t, aio_stream *s, int kind, void *dst, size_t n, const char *delim,
                                    size_t dlen);
 AIO_API int aio__stream_write_begin(aio_task *t, aio_stream *s, const void *src, size_t n);
+AIO_API int aio__stream_send_begin(aio_task *t, aio_stream *s, int kind, const void *src, size_t n);
 AIO_API int aio__stream_next(aio_task *t, aio_stream *s, int wr);
 AIO_API void aio__connect_setup(aio_connect *op, aio_stream *s, const char *host, int port, const aio_sockaddr *addr,
                                 const char *path);
@@ -668,6 +754,7 @@ AIO_API int aio__udp_next(aio_task *t, aio_udp *u, int snd);
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -1073,19 +1160,52 @@ static int aio__stream_read_step(aio_task *t, aio_stream *s)
     }
 }
 
+/* Every write kind sends buffered bytes first, so the order of the bytes is
+ * the order of the calls.  A buffered write then copies what fits; a flush
+ * ends when the buffer is empty. */
 static int aio__stream_write_step(aio_task *t, aio_stream *s)
 {
     const aio_net_ops *o = AIO__OPS(s->ops);
-    while (s->wr.done < s->wr.len) {
-        long n = o->send(o->ctx, s->fd, s->wr.buf + s->wr.done, s->wr.len - s->wr.done);
-        if (n >= 0)
-            s->wr.done += (size_t)n;
-        else if (n == -EAGAIN || n == -EWOULDBLOCK)
+    for (;;) {
+        const unsigned char *p;
+        size_t k, left = s->wr.len - s->wr.done;
+        int own;
+        long n;
+        if (s->wpos == s->wlen)
+            s->wpos = s->wlen = 0;
+        if (s->wr.kind == AIO__OP_BWRITE && left <= s->wcap - s->wlen && (left < s->wcap || s->wlen)) {
+            if (left)
+                memcpy(s->wbuf + s->wlen, s->wr.buf + s->wr.done, left);
+            s->wlen += left;
+            s->wr.done = s->wr.len;
+            return (int)s->wr.done;
+        }
+        if (s->wlen > s->wpos) {
+            p = s->wbuf + s->wpos;
+            k = s->wlen - s->wpos;
+            own = 1;
+        } else if (s->wr.kind == AIO__OP_FLUSH || left == 0) {
+            return s->wr.kind == AIO__OP_FLUSH ? 0 : (int)s->wr.done;
+        } else {
+            p = s->wr.buf + s->wr.done;
+            k = left;
+            own = 0;
+        }
+        n = o->send(o->ctx, s->fd, p, k);
+        if (n >= 0) {
+            if (!own)
+                s->wr.done += (size_t)n;
+            else {
+                s->wpos += (size_t)n;
+                if (s->wr.kind == AIO__OP_FLUSH)
+                    s->wr.done += (size_t)n;
+            }
+        } else if (n == -EAGAIN || n == -EWOULDBLOCK) {
             return aio__stream_wait(t, s, 1);
-        else if (n != -EINTR)
+        } else if (n != -EINTR) {
             return (int)n;
+        }
     }
-    return (int)s->wr.done;
 }
 
 AIO_IMPL int aio__stream_read_begin(aio_task *t, aio_stream *s, int kind, void *dst, size_t n, const char *delim,
@@ -1116,12 +1236,19 @@ AIO_IMPL int aio__stream_read_begin(aio_task *t, aio_stream *s, int kind, void *
 
 AIO_IMPL int aio__stream_write_begin(aio_task *t, aio_stream *s, const void *src, size_t n)
 {
+    return aio__stream_send_begin(t, s, AIO__OP_WRITE, src, n);
+}
+
+AIO_IMPL int aio__stream_send_begin(aio_task *t, aio_stream *s, int kind, const void *src, size_t n)
+{
     int rc = aio__op_start(t, &s->wr, s->fd);
     if (rc)
         return rc;
     if (n > (size_t)0x7fffffff || (n && !src))
         return AIO_EINVAL;
-    s->wr.kind = AIO__OP_WRITE;
+    if (kind == AIO__OP_BWRITE && !s->wbuf)
+        kind = AIO__OP_WRITE;
+    s->wr.kind = (uint8_t)kind;
     s->wr.buf = (unsigned char *)(uintptr_t)src;
     s->wr.len = n;
     return aio__op_finish(t, &s->wr, aio__stream_write_step(t, s));
@@ -1154,9 +1281,63 @@ AIO_IMPL int aio_stream_close(aio_loop *loop, aio_stream *s)
     }
     s->fd = -1;
     s->rpos = s->rlen = s->scan = 0;
+    s->wpos = s->wlen = 0;
     s->eof = 0;
     s->line = NULL;
     return rc;
+}
+
+AIO_IMPL int aio_stream_read_would_block(aio_stream *s)
+{
+    struct pollfd p;
+    int r;
+    if (!s || s->fd < 0)
+        return AIO_EINVAL;
+    if (s->rpos < s->rlen || s->eof)
+        return 0;
+    p.fd = s->fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    do
+        r = AIO_SYS_poll(&p, 1, 0);
+    while (r < 0 && errno == EINTR);
+    return r > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) ? 0 : 1;
+}
+
+AIO_IMPL int aio_stream_set_wbuffer(aio_stream *s, void *buf, size_t cap)
+{
+    if (s->wlen != s->wpos)
+        return AIO_EBUSY;
+    s->wbuf = (unsigned char *)buf;
+    s->wcap = buf ? cap : 0;
+    s->wpos = s->wlen = 0;
+    return 0;
+}
+
+AIO_IMPL int aio_linger_run(aio_task *t, void *frame)
+{
+    aio_linger *f = (aio_linger *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    if (!f->s || f->s->fd < 0)
+        AIO_RETURN(AIO_EINVAL);
+    aio_cleanup_enter(t, &f->sc, f->timeout < 0 ? 0 : f->timeout);
+    rc = 0;
+    if (aio_stream_wbuffered(f->s))
+        AIO_STREAM_FLUSH(rc, f->s);
+    if (rc >= 0) {
+        rc = aio_stream_shutdown_write(f->s);
+        while (rc >= 0)
+            AIO_STREAM_READ_SOME(rc, f->s, f->sink, sizeof f->sink);
+        if (rc == AIO_EEND)
+            rc = 0;
+    }
+    f->rc = rc;
+    if (f->sc.flags & AIO_SCOPE_CANCEL_CALLED) /* only its deadline cancels a cleanup scope */
+        f->rc = AIO_ETIMEDOUT;
+    aio_scope_exit(t, &f->sc, rc);
+    aio_stream_close(aio_task_loop(t), f->s);
+    AIO_END(f->rc);
 }
 
 /* ---- connect ------------------------------------------------------------ */
