@@ -61,7 +61,7 @@ $(BUILD)/examples/%: examples/%.c $(HEADERS)
 # the Arduino and PlatformIO manifests are valid, name files that exist, and
 # their example builds and runs (tests/check_manifests.sh).
 TEST_SCRIPTS ?= tests/check_api_docs.sh tests/check_misuse_coverage.sh tests/check_headers.sh tests/check_build_mix.sh \
-    tests/check_manifests.sh
+    tests/check_manifests.sh tests/check_echo_real_clients.sh
 
 test: $(TEST_BIN)
 	@sh tests/run.sh $(TEST_BIN) $(TEST_SCRIPTS)
