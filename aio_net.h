@@ -37,9 +37,12 @@
  * it to inject EINTR, EAGAIN, short writes and resets.
  *
  * Name resolution: numeric addresses are parsed with AI_NUMERICHOST and
- * never block.  A host name is resolved with a blocking getaddrinfo on the
- * loop's thread (the loop stalls for the lookup): this is the fallback until
- * the lookup can be offloaded to a worker thread.
+ * never block.  A host name given to a connect is looked up on a thread of
+ * an aio_thread.h pool when the connect has one (aio_connect_resolve_on;
+ * include aio_thread.h before this header), so the loop goes on meanwhile.
+ * Without one (no threads, or none given) it is resolved with a blocking
+ * getaddrinfo on the loop's thread: the loop stalls for the lookup.  That
+ * fallback is also what aio_tcp_listen does with a name.
  *
  * Usage: POSIX only.  Include after aio.h; define AIO_IMPLEMENTATION in the
  * translation unit that compiles aio.h's bodies (aio_sync.h is included and
@@ -407,6 +410,8 @@ typedef struct aio_connect {
     int err;          /* error of the last address tried */
     int gai_error;
     aio_sockaddr addrs[AIO_NET_MAX_ADDRS];
+    aio_fn resolve;   /* looks a name up off the loop (aio_connect_resolve_on), or NULL */
+    void *resolve_frame;
 } aio_connect;
 
 /**
@@ -414,8 +419,8 @@ typedef struct aio_connect {
  * connect_tcp: connects stream `s` (initialised, fd -1) to `host`:`port`
  * with a nonblocking connect, trying each resolved address in turn, using
  * `op` (an aio_connect in your frame) as the frame.  A numeric host never
- * blocks; a name is resolved with a blocking getaddrinfo (see the top of
- * this file).  TCP_NODELAY is set.  The deadline is the enclosing scope's
+ * blocks; a name is looked up on a pool thread after aio_connect_resolve_on,
+ * otherwise with a blocking getaddrinfo (see the top of this file).  TCP_NODELAY is set.  The deadline is the enclosing scope's
  * (wrap it in aio_fail_after).  Suspends while the connection is in
  * progress.  rc = 0 (s->fd is connected), AIO_ECANCELED (no socket left
  * open), -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH (also: the name did not
@@ -451,6 +456,33 @@ typedef struct aio_connect {
 
 /** The coroutine behind the connect macros (frame: an aio_connect set up by them). */
 AIO_API int aio_connect_run(aio_task *t, void *frame);
+
+#ifdef AIO_THREAD_H
+/**
+ * The frame of a name lookup on a pool thread (with aio_thread.h, included
+ * before this header): embed one beside the aio_connect in your frame.
+ */
+typedef struct aio_net_resolver {
+    aio_frame hdr;
+    aio_pool *pool;
+    aio_connect *c;
+    aio_job job;
+} aio_net_resolver;
+
+/**
+ * Makes the connects that use `op` look host names up on a thread of
+ * `pool` (getaddrinfo there; numeric hosts are still parsed at once on the
+ * loop), with `r` as the lookup's frame.  Call it once before
+ * AIO_TCP_CONNECT; it holds for every later connect over `op`.
+ * Cancellation: a lookup still queued is taken off the queue and the
+ * connect returns AIO_ECANCELED at once; one already running cannot be
+ * stopped (getaddrinfo has no cancel), so the connect waits for it and then
+ * returns AIO_ECANCELED without connecting.  Never suspends.
+ */
+AIO_API void aio_connect_resolve_on(aio_connect *op, aio_net_resolver *r, aio_pool *pool);
+/** The lookup coroutine aio_connect_resolve_on installs (frame: an aio_net_resolver). */
+AIO_API int aio_net_resolver_run(aio_task *t, void *frame);
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Listening and accepting                                                   */
@@ -775,8 +807,8 @@ extern "C" {
 
 /* getaddrinfo into up to `max` addresses; returns the count, or a negative
  * code with the EAI code in *gai. */
-static int aio__resolve(const char *host, int port, int passive, int socktype, aio_sockaddr *out, int max,
-                        int *gai)
+static int aio__resolve_ex(const char *host, int port, int passive, int socktype, aio_sockaddr *out, int max,
+                           int *gai, int numeric_only)
 {
     struct addrinfo hints, *res = NULL, *ai;
     char serv[16];
@@ -790,8 +822,11 @@ static int aio__resolve(const char *host, int port, int passive, int socktype, a
     hints.ai_socktype = socktype;
     hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST | (passive ? AI_PASSIVE : 0);
     rc = getaddrinfo(host, serv, &hints, &res);
+    if (rc == EAI_NONAME && host && numeric_only)
+        return AIO_EAGAIN; /* a name: the caller looks it up elsewhere */
     if (rc == EAI_NONAME && host) {
-        /* Not numeric: the blocking lookup (the documented fallback). */
+        /* Not numeric: the blocking lookup (on a pool thread, or the
+         * documented fallback on the loop's thread). */
         hints.ai_flags &= ~AI_NUMERICHOST;
         rc = getaddrinfo(host, serv, &hints, &res);
     }
@@ -813,6 +848,12 @@ static int aio__resolve(const char *host, int port, int passive, int socktype, a
     }
     freeaddrinfo(res);
     return n ? n : -EHOSTUNREACH;
+}
+
+static int aio__resolve(const char *host, int port, int passive, int socktype, aio_sockaddr *out, int max,
+                        int *gai)
+{
+    return aio__resolve_ex(host, port, passive, socktype, out, max, gai, 0);
 }
 
 AIO_IMPL int aio_sockaddr_ip(aio_sockaddr *a, const char *host, int port)
@@ -1352,7 +1393,7 @@ AIO_IMPL void aio__connect_setup(aio_connect *op, aio_stream *s, const char *hos
     op->i = 0;
     op->err = AIO_EINVAL;
     op->gai_error = 0;
-    op->naddr = 0;
+    op->naddr = 0; /* resolve and resolve_frame are kept: set once by aio_connect_resolve_on */
     if (addr) {
         op->addrs[0] = *addr;
         op->naddr = 1;
@@ -1374,7 +1415,13 @@ AIO_IMPL int aio_connect_run(aio_task *t, void *frame)
     if (c->naddr == 0) {
         if (!c->host)
             AIO_RETURN(AIO_EINVAL);
-        r = aio__resolve(c->host, c->port, 0, SOCK_STREAM, c->addrs, AIO_NET_MAX_ADDRS, &c->gai_error);
+        r = aio__resolve_ex(c->host, c->port, 0, SOCK_STREAM, c->addrs, AIO_NET_MAX_ADDRS, &c->gai_error,
+                            c->resolve != NULL);
+        if (r == AIO_EAGAIN) { /* a name, and a resolver off the loop */
+            AIO_AWAIT(r, c->resolve, c->resolve_frame);
+            if (r >= 0 && aio_check_cancel(t))
+                r = AIO_ECANCELED; /* cancelled while the lookup ran: connect nothing */
+        }
         if (r < 0)
             AIO_RETURN(r);
         c->naddr = r;
@@ -1426,6 +1473,36 @@ AIO_IMPL int aio_connect_run(aio_task *t, void *frame)
     }
     AIO_END(c->err);
 }
+
+#ifdef AIO_THREAD_H
+/* Runs on a pool thread: the blocking lookup into the connect's addresses
+ * (read by the loop only after the job has completed). */
+static int aio__resolve_job(void *arg)
+{
+    aio_connect *c = (aio_connect *)arg;
+    return aio__resolve_ex(c->host, c->port, 0, SOCK_STREAM, c->addrs, AIO_NET_MAX_ADDRS, &c->gai_error, 0);
+}
+
+AIO_IMPL void aio_connect_resolve_on(aio_connect *op, aio_net_resolver *r, aio_pool *pool)
+{
+    r->pool = pool;
+    r->c = op;
+    op->resolve = aio_net_resolver_run;
+    op->resolve_frame = r;
+}
+
+AIO_IMPL int aio_net_resolver_run(aio_task *t, void *frame)
+{
+    aio_net_resolver *r = (aio_net_resolver *)frame;
+    int rc;
+    AIO_BEGIN(t, r);
+    rc = aio_job_init(&r->job, aio__resolve_job, r->c, NULL, 0);
+    if (rc)
+        AIO_RETURN(rc);
+    AIO_TO_THREAD(rc, r->pool, &r->job);
+    AIO_END(rc);
+}
+#endif
 
 /* ---- listen and accept -------------------------------------------------- */
 
