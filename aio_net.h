@@ -493,7 +493,11 @@ AIO_API int aio_net_resolver_run(aio_task *t, void *frame);
  * aio_unix_listen.  After a TCP listen, `port` is the port actually bound
  * (useful with port 0).  `backoff` is how long accept sleeps when the
  * process or system is out of descriptors (EMFILE/ENFILE/ENOBUFS/ENOMEM;
- * default 100 ms), and `emfile` counts those events.
+ * default 100 ms), and `emfile` counts those events.  Set `reuse_port`
+ * before aio_tcp_listen to set SO_REUSEPORT: several listeners (one per
+ * loop thread, see examples/net_multicore.c) then bind the same port and
+ * the kernel spreads connections over them (Linux; where the option does
+ * not exist the listen fails with AIO_EINVAL).
  */
 typedef struct aio_listener {
     int fd;
@@ -506,6 +510,7 @@ typedef struct aio_listener {
     aio_stream *out;           /* accept in progress: where the connection goes */
     aio_sockaddr *peer;
     aio__net_op op;
+    uint8_t reuse_port;        /* set before aio_tcp_listen: SO_REUSEPORT */
 } aio_listener;
 
 /**
@@ -792,6 +797,9 @@ AIO_API int aio__udp_next(aio_task *t, aio_udp *u, int snd);
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
+#if !defined(SO_REUSEPORT) && defined(__linux__)
+#include <asm/socket.h> /* glibc shows SO_REUSEPORT only with _DEFAULT_SOURCE */
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -1514,6 +1522,18 @@ static int aio__listen_on(aio_listener *l, const aio_sockaddr *a, int backlog)
         return fd;
     if (family != AF_UNIX)
         AIO_SYS_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (l->reuse_port && family != AF_UNIX) {
+#ifdef SO_REUSEPORT
+        if (AIO_SYS_setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+            int e = errno;
+            AIO_SYS_close(fd);
+            return -e;
+        }
+#else
+        AIO_SYS_close(fd);
+        return AIO_EINVAL;
+#endif
+    }
     if (family == AF_INET6)
         AIO_SYS_setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (AIO_SYS_bind(fd, (const struct sockaddr *)(const void *)&a->ss, a->len) < 0) {

@@ -370,6 +370,24 @@ TEST(shutdown_wakes_handlers_waiting_for_a_read_and_lets_busy_ones_finish)
     CHECK_EQ(srv.timeouts, 0);
 }
 
+TEST(listeners_with_reuse_port_share_a_port_and_others_do_not)
+{
+    aio_listener a, b, c;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    memset(&c, 0, sizeof c);
+    a.reuse_port = b.reuse_port = 1;
+    CHECK_EQ(aio_tcp_listen(&a, "127.0.0.1", 0, 4), 0);
+    CHECK_EQ(aio_tcp_listen(&b, "127.0.0.1", a.port, 4), 0);
+    CHECK_EQ(b.port, a.port);
+    CHECK_EQ(aio_tcp_listen(&c, "127.0.0.1", a.port, 4), -EADDRINUSE); /* without the option */
+    CHECK_EQ(c.fd, -1);
+    test_loop_init(&L);
+    CHECK_EQ(aio_listener_close(&L, &a), 0);
+    CHECK_EQ(aio_listener_close(&L, &b), 0);
+    CHECK_EQ(aio_loop_close(&L), 0);
+}
+
 int main(void)
 {
     net_watchdog(60);
@@ -384,5 +402,6 @@ int main(void)
     RUN(the_wait_policy_keeps_the_new_client_in_the_backlog_until_a_slot_frees);
     RUN(a_full_server_with_only_busy_handlers_waits_for_a_slot);
     RUN(shutdown_wakes_handlers_waiting_for_a_read_and_lets_busy_ones_finish);
+    RUN_ONCE(listeners_with_reuse_port_share_a_port_and_others_do_not);
     return harness_report();
 }
