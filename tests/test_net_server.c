@@ -89,7 +89,7 @@ static int busy_handler(aio_task *t, void *frame)
 
 /* ---- clients ------------------------------------------------------------- */
 
-enum { CL_IDLE, CL_PROBE, CL_SLOW, CL_MUTE, CL_KEEPALIVE, CL_BYTE };
+enum { CL_IDLE, CL_PROBE, CL_SLOW, CL_MUTE, CL_KEEPALIVE, CL_BYTE, CL_FLOOD, CL_LONG };
 
 struct client {
     aio_frame hdr;
@@ -103,6 +103,17 @@ struct client {
     int rc, served;      /* last result; requests answered */
     aio_time end;        /* when the last result came */
 };
+
+static char flood_lines[4096]; /* "ping\n" over and over */
+
+/* Small socket buffers, so a flood fills them after a few thousand bytes
+ * rather than megabytes (accepted sockets inherit the listener's). */
+static void small_buffers(int fd)
+{
+    int n = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof n);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &n, sizeof n);
+}
 
 static int client_fn(aio_task *t, void *frame)
 {
@@ -130,6 +141,13 @@ static int client_fn(aio_task *t, void *frame)
         goto out;
     } else if (f->kind == CL_BYTE) {
         AIO_STREAM_WRITE_ALL(rc, &f->s, &f->send, 1);
+    } else if (f->kind == CL_FLOOD) { /* requests without end, never reading the answers */
+        small_buffers(f->s.fd);
+        while (rc >= 0)
+            AIO_STREAM_WRITE_ALL(rc, &f->s, flood_lines, sizeof flood_lines);
+        goto out;
+    } else if (f->kind == CL_LONG) { /* a line longer than the handler's limit */
+        AIO_STREAM_WRITE_ALL(rc, &f->s, "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", 40);
     } else if (f->kind == CL_PROBE || f->kind == CL_KEEPALIVE) {
         for (f->i = 0; f->i < (f->rounds ? f->rounds : 1); f->i++) {
             if (f->i)
@@ -388,6 +406,37 @@ TEST(listeners_with_reuse_port_share_a_port_and_others_do_not)
     CHECK_EQ(aio_loop_close(&L), 0);
 }
 
+TEST(a_probe_is_served_while_hostile_clients_hold_every_slot)
+{
+    size_t i;
+    for (i = 0; i < sizeof flood_lines; i++)
+        flood_lines[i] = "ping\n"[i % 5];
+    setup(line_handler, 4);
+    small_buffers(lst.fd);
+    srv.idle_timeout = AIO_SEC(5);
+    srv.request_timeout = AIO_SEC(8);
+    add_client(CL_IDLE, 0, 0);               /* idle: holds a slot doing nothing */
+    add_client(CL_IDLE, AIO_MS(100), 0);
+    add_client(CL_SLOW, AIO_MS(50), 30);     /* slowloris: a byte a second */
+    add_client(CL_FLOOD, 0, 0);              /* sends without end, never reads */
+    add_client(CL_LONG, AIO_MS(200), 0);     /* a 40-byte line; the limit is 16 */
+    add_client(CL_PROBE, AIO_MS(500), 0);    /* an honest client, the slots all taken */
+    CHECK_EQ(net_run(m_run_fn, &m), 0);
+    CHECK_EQ(m.cl[5].rc, 5);
+    CHECK_EQ(m.cl[5].served, 1);
+    CHECK_EQ(m.cl[5].end, AIO_SEC(1));       /* the first idle client was evicted at 1 s */
+    CHECK_EQ(m.cl[0].end, AIO_SEC(1));
+    CHECK(m.cl[4].rc < 0);                   /* the long line: closed */
+    CHECK_EQ(srv.last_error, AIO_ETOOLONG);
+    CHECK_EQ(srv.failed, 1);
+    CHECK(srv.evicted >= 1);
+    CHECK(m.cl[3].rc < 0);                   /* the flood ended by the server */
+    CHECK(m.cl[2].rc < 0);                   /* the slowloris cut by the request timeout */
+    CHECK_EQ(srv.accepted, 6);
+    CHECK_EQ(srv.active, 0);
+    CHECK_EQ(L.reactor.nfds, 0);
+}
+
 int main(void)
 {
     net_watchdog(60);
@@ -403,5 +452,6 @@ int main(void)
     RUN(a_full_server_with_only_busy_handlers_waits_for_a_slot);
     RUN(shutdown_wakes_handlers_waiting_for_a_read_and_lets_busy_ones_finish);
     RUN_ONCE(listeners_with_reuse_port_share_a_port_and_others_do_not);
+    RUN(a_probe_is_served_while_hostile_clients_hold_every_slot);
     return harness_report();
 }
