@@ -168,6 +168,7 @@ extern "C" {
 #define AIO_EPERM (-10011)       /**< the caller is not the owner (release of a lock held by another task) */
 #define AIO_EOVERFLOW (-10012)   /**< a counter would pass its bound (bounded semaphore released too often) */
 #define AIO_EMISUSE (-10013)     /**< the coroutine was resumed at an unknown point (an await inside a user switch) */
+#define AIO_ETOOLONG (-10014)    /**< a line or frame is longer than the read limit (the bytes stay buffered) */
 
 #ifndef AIO_TIME32
 /** Time in nanoseconds on the loop's monotonic clock (AIO_TIME32: 32-bit ticks, below). */
@@ -1533,6 +1534,7 @@ AIO_IMPL const char *aio_strerror(int code)
     case AIO_EPERM: return "not the owner";
     case AIO_EOVERFLOW: return "counter overflow";
     case AIO_EMISUSE: return "resumed at an unknown point (await inside a user switch?)";
+    case AIO_ETOOLONG: return "line or frame longer than the limit";
     default: break;
     }
 #if AIO__HOSTED

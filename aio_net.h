@@ -37,9 +37,12 @@
  * it to inject EINTR, EAGAIN, short writes and resets.
  *
  * Name resolution: numeric addresses are parsed with AI_NUMERICHOST and
- * never block.  A host name is resolved with a blocking getaddrinfo on the
- * loop's thread (the loop stalls for the lookup): this is the fallback until
- * the lookup can be offloaded to a worker thread.
+ * never block.  A host name given to a connect is looked up on a thread of
+ * an aio_thread.h pool when the connect has one (aio_connect_resolve_on;
+ * include aio_thread.h before this header), so the loop goes on meanwhile.
+ * Without one (no threads, or none given) it is resolved with a blocking
+ * getaddrinfo on the loop's thread: the loop stalls for the lookup.  That
+ * fallback is also what aio_tcp_listen does with a name.
  *
  * Usage: POSIX only; the loop needs the OS reactor (aio_reactor_init).
  * Include after aio.h; define AIO_IMPLEMENTATION in the
@@ -170,6 +173,9 @@ AIO_API const aio_net_ops *aio_net_sys_ops(void);
 /* Streams                                                                   */
 /* ------------------------------------------------------------------------ */
 
+typedef struct aio_server aio_server;
+typedef struct aio_conn aio_conn;
+
 /* State of the one read or write operation in progress on an object. */
 typedef struct aio__net_op {
     unsigned char *buf;    /* destination or source */
@@ -202,6 +208,10 @@ typedef struct aio_stream {
     const unsigned char *line; /* read_until: the last line found */
     aio__net_op rd, wr;
     uint8_t eof;             /* the peer closed its side */
+    unsigned char *wbuf;     /* write buffer (may be NULL) */
+    size_t wcap;             /* its size */
+    size_t wpos, wlen;       /* bytes written and not yet sent are wbuf[wpos..wlen) */
+    aio_conn *conn;          /* set by aio_server: the slot whose timeouts watch this stream's waits */
 } aio_stream;
 
 /**
@@ -220,8 +230,30 @@ AIO_API int aio_stream_set_buffer(aio_stream *s, void *buf, size_t cap);
 #define aio_stream_nread(s) ((s)->rd.done)
 /** The line found by the last AIO_STREAM_READ_UNTIL: valid until the next read on `s`. */
 #define aio_stream_line(s) ((const char *)(s)->line)
-/** Bytes received and not yet consumed (in the read buffer). */
+/**
+ * Bytes received and not yet consumed (in the read buffer): a read of at
+ * most this many bytes completes without waiting.  asyncio's
+ * len(reader._buffer), made public.
+ */
 #define aio_stream_buffered(s) ((s)->rlen - (s)->rpos)
+
+/**
+ * Would the next AIO_STREAM_READ_SOME on `s` suspend?  Returns 0 when it
+ * completes at once (bytes are buffered, end of stream was seen, or the
+ * descriptor is readable, hung up or in error now: a poll with timeout 0),
+ * 1 when it would wait, AIO_EINVAL without fd.  A READ_UNTIL or READ_EXACT
+ * may still wait for the rest of its line or count.  Never suspends.
+ */
+AIO_API int aio_stream_read_would_block(aio_stream *s);
+
+/**
+ * Gives `s` a write buffer for AIO_STREAM_WRITE (NULL, 0: none).  Returns
+ * 0, or AIO_EBUSY while written bytes wait in the old one (flush first).
+ * Never suspends.
+ */
+AIO_API int aio_stream_set_wbuffer(aio_stream *s, void *buf, size_t cap);
+/** Bytes written with AIO_STREAM_WRITE and not yet sent (in the write buffer). */
+#define aio_stream_wbuffered(s) ((s)->wlen - (s)->wpos)
 
 /**
  * asyncio reader.read(n) / trio receive_some / anyio receive: reads between
@@ -253,7 +285,7 @@ AIO_API int aio_stream_set_buffer(aio_stream *s, void *buf, size_t cap);
  * reads until the delimiter delim[dlen] has arrived, within the first `max`
  * bytes (max <= the read buffer's size).  rc = the line's length including
  * the delimiter; the line is aio_stream_line(s), inside the stream's buffer,
- * valid until the next read.  Errors: AIO_EOVERFLOW (max bytes without the
+ * valid until the next read.  Errors: AIO_ETOOLONG (max bytes without the
  * delimiter: asyncio's LimitOverrunError; the bytes stay buffered), AIO_EEND
  * (end of stream first: asyncio's IncompleteReadError; the partial line
  * stays buffered, aio_stream_buffered(s) bytes), AIO_EINVAL (no buffer,
@@ -283,6 +315,33 @@ AIO_API int aio_stream_set_buffer(aio_stream *s, void *buf, size_t cap);
                  aio__stream_next(aio__t, (s), 1))
 
 /**
+ * Buffered write (asyncio writer.write without drain, a BufWriter): copies
+ * the `n` bytes of `src` into the write buffer when they fit; otherwise
+ * sends the buffer first, then copies the rest, or sends it directly when
+ * it is larger than the buffer.  Nothing reaches the peer until the buffer
+ * fills or AIO_STREAM_FLUSH (or AIO_STREAM_WRITE_ALL, which sends buffered
+ * bytes first, keeping the order).  rc = n, or an error with
+ * aio_stream_written(s) bytes of src taken (buffered or sent):
+ * AIO_ECANCELED, -EPIPE, -ECONNRESET, AIO_EBUSY, AIO_EINVAL (no fd).  Bytes
+ * taken stay buffered after an error.  Without a write buffer it is
+ * AIO_STREAM_WRITE_ALL.  A schedule point like every other operation.
+ */
+#define AIO_STREAM_WRITE(rc, s, src, n) \
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_send_begin(aio__t, (s), AIO__OP_BWRITE, (src), (n)), \
+                 aio__stream_next(aio__t, (s), 1))
+
+/**
+ * asyncio await writer.drain() / BufWriter flush: sends every buffered
+ * byte, suspending while the socket buffer is full.  rc = 0 (nothing left
+ * buffered), or an error with aio_stream_written(s) bytes sent and the rest
+ * still buffered (a later flush sends it): AIO_ECANCELED, -EPIPE,
+ * -ECONNRESET, AIO_ECLOSED, AIO_EBUSY, AIO_EINVAL.
+ */
+#define AIO_STREAM_FLUSH(rc, s) \
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_send_begin(aio__t, (s), AIO__OP_FLUSH, NULL, 0), \
+                 aio__stream_next(aio__t, (s), 1))
+
+/**
  * asyncio writer.write_eof() / trio send_eof: shuts down the write side
  * (the peer reads end of stream); reading still works.  Returns 0 or -errno.
  * Never suspends.
@@ -292,10 +351,43 @@ AIO_API int aio_stream_shutdown_write(aio_stream *s);
 /**
  * asyncio writer.close() / trio aclose (without the checkpoint): wakes any
  * task waiting on the stream with AIO_ECLOSED (aio_notify_closing), closes
- * the descriptor and forgets buffered bytes.  Returns 0 or -errno from
- * close; a stream without fd is 0.  Never suspends.
+ * the descriptor and forgets buffered bytes (read and written: flush first,
+ * or use AIO_STREAM_CLOSE_LINGER).  Unread input makes the kernel reset the
+ * connection (the peer may lose what it has not read yet).  Returns 0 or
+ * -errno from close; a stream without fd is 0.  Never suspends.
  */
 AIO_API int aio_stream_close(aio_loop *loop, aio_stream *s);
+
+/** The frame of a lingering close: embed one in your frame (AIO_STREAM_CLOSE_LINGER). */
+typedef struct aio_linger {
+    aio_frame hdr;
+    aio_stream *s;
+    aio_time timeout;
+    aio_scope sc;
+    int rc;
+    unsigned char sink[256];   /* input read and dropped */
+} aio_linger;
+
+/**
+ * A graceful close that does not reset the connection: flushes the write
+ * buffer, shuts down the write side (the peer reads end of stream), reads
+ * and drops input until the peer closes its side or `limit` ns pass, then
+ * closes `stream` (aio_stream_close).  Runs shielded from outer cancellation
+ * (aio_cleanup_enter) and is bounded by `limit` only, so a cancelled task
+ * still closes cleanly.  `op` is an aio_linger in your frame.  rc = 0 (the
+ * peer closed), AIO_ETIMEDOUT (it had not closed by then), AIO_EINVAL (no
+ * fd), or the -errno of the flush or a read (-ECONNRESET); the stream is
+ * closed in every case.
+ */
+#define AIO_STREAM_CLOSE_LINGER(rc, op, stream, limit) \
+    do { \
+        (op)->s = (stream); \
+        (op)->timeout = (limit); \
+        AIO_AWAIT(rc, aio_linger_run, (op)); \
+    } while (0)
+
+/** The coroutine behind AIO_STREAM_CLOSE_LINGER (frame: an aio_linger). */
+AIO_API int aio_linger_run(aio_task *t, void *frame);
 
 /* ------------------------------------------------------------------------ */
 /* Connecting                                                                */
@@ -322,6 +414,8 @@ typedef struct aio_connect {
     int err;          /* error of the last address tried */
     int gai_error;
     aio_sockaddr addrs[AIO_NET_MAX_ADDRS];
+    aio_fn resolve;   /* looks a name up off the loop (aio_connect_resolve_on), or NULL */
+    void *resolve_frame;
 } aio_connect;
 
 /**
@@ -329,8 +423,8 @@ typedef struct aio_connect {
  * connect_tcp: connects stream `s` (initialised, fd -1) to `host`:`port`
  * with a nonblocking connect, trying each resolved address in turn, using
  * `op` (an aio_connect in your frame) as the frame.  A numeric host never
- * blocks; a name is resolved with a blocking getaddrinfo (see the top of
- * this file).  TCP_NODELAY is set.  The deadline is the enclosing scope's
+ * blocks; a name is looked up on a pool thread after aio_connect_resolve_on,
+ * otherwise with a blocking getaddrinfo (see the top of this file).  TCP_NODELAY is set.  The deadline is the enclosing scope's
  * (wrap it in aio_fail_after).  Suspends while the connection is in
  * progress.  rc = 0 (s->fd is connected), AIO_ECANCELED (no socket left
  * open), -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH (also: the name did not
@@ -367,6 +461,33 @@ typedef struct aio_connect {
 /** The coroutine behind the connect macros (frame: an aio_connect set up by them). */
 AIO_API int aio_connect_run(aio_task *t, void *frame);
 
+#ifdef AIO_THREAD_H
+/**
+ * The frame of a name lookup on a pool thread (with aio_thread.h, included
+ * before this header): embed one beside the aio_connect in your frame.
+ */
+typedef struct aio_net_resolver {
+    aio_frame hdr;
+    aio_pool *pool;
+    aio_connect *c;
+    aio_job job;
+} aio_net_resolver;
+
+/**
+ * Makes the connects that use `op` look host names up on a thread of
+ * `pool` (getaddrinfo there; numeric hosts are still parsed at once on the
+ * loop), with `r` as the lookup's frame.  Call it once before
+ * AIO_TCP_CONNECT; it holds for every later connect over `op`.
+ * Cancellation: a lookup still queued is taken off the queue and the
+ * connect returns AIO_ECANCELED at once; one already running cannot be
+ * stopped (getaddrinfo has no cancel), so the connect waits for it and then
+ * returns AIO_ECANCELED without connecting.  Never suspends.
+ */
+AIO_API void aio_connect_resolve_on(aio_connect *op, aio_net_resolver *r, aio_pool *pool);
+/** The lookup coroutine aio_connect_resolve_on installs (frame: an aio_net_resolver). */
+AIO_API int aio_net_resolver_run(aio_task *t, void *frame);
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* Listening and accepting                                                   */
 /* ------------------------------------------------------------------------ */
@@ -376,7 +497,11 @@ AIO_API int aio_connect_run(aio_task *t, void *frame);
  * aio_unix_listen.  After a TCP listen, `port` is the port actually bound
  * (useful with port 0).  `backoff` is how long accept sleeps when the
  * process or system is out of descriptors (EMFILE/ENFILE/ENOBUFS/ENOMEM;
- * default 100 ms), and `emfile` counts those events.
+ * default 100 ms), and `emfile` counts those events.  Set `reuse_port`
+ * before aio_tcp_listen to set SO_REUSEPORT: several listeners (one per
+ * loop thread, see examples/net_multicore.c) then bind the same port and
+ * the kernel spreads connections over them (Linux; where the option does
+ * not exist the listen fails with AIO_EINVAL).
  */
 typedef struct aio_listener {
     int fd;
@@ -389,6 +514,7 @@ typedef struct aio_listener {
     aio_stream *out;           /* accept in progress: where the connection goes */
     aio_sockaddr *peer;
     aio__net_op op;
+    uint8_t reuse_port;        /* set before aio_tcp_listen: SO_REUSEPORT */
 } aio_listener;
 
 /**
@@ -430,9 +556,6 @@ AIO_API int aio_listener_close(aio_loop *loop, aio_listener *l);
 /* Server                                                                    */
 /* ------------------------------------------------------------------------ */
 
-typedef struct aio_server aio_server;
-typedef struct aio_conn aio_conn;
-
 /* The server's wrapper frame around a handler (internal). */
 typedef struct aio__conn_wrap {
     aio_frame hdr;
@@ -461,18 +584,65 @@ struct aio_conn {
     aio_task task;          /* the task running the handler */
     aio__conn_wrap wrap;
     aio_conn *next_free;
+    aio_scope guard;        /* the handler runs inside it; its deadline carries the timeouts */
+    aio_time since;         /* when the current wait on the stream began */
+    aio_time req_deadline;  /* end of the current request (AIO_TIME_INF between requests) */
+    uint8_t parked;         /* the handler waits on the stream: 1 reading, 2 writing */
+    uint8_t in_request;     /* a byte of the current request has arrived */
+    uint8_t why;            /* why the server cancelled it (AIO__CONN_*), 0 if it did not */
+    uint8_t live;           /* a handler runs in this slot */
+};
+
+/**
+ * Ends the current request of connection `c` for the server's timeouts
+ * (call it when a response has been written): the request timeout stops,
+ * and the next wait for a byte is bounded by first_byte_timeout again (the
+ * keep-alive timeout).  Bytes already buffered start the next request at
+ * once.  Never suspends.
+ */
+AIO_API void aio_conn_request_done(aio_conn *c);
+
+/** What the server does when every slot is busy (aio_server.full_policy). */
+enum {
+    /* Close the connection that has waited longest on its client (between
+     * requests first, then any waiting read or write), once it has waited
+     * evict_after; while none qualifies, wait for a slot.  The default. */
+    AIO_SERVER_FULL_EVICT = 0,
+    /* Stop accepting until a slot frees (pending connections wait in the
+     * listen backlog). */
+    AIO_SERVER_FULL_WAIT
 };
 
 /**
  * An accept loop with one handler task per connection (asyncio
  * start_server + serve_forever, trio serve_tcp, anyio Listener.serve).
  * Handlers run in the server's task group, from a caller-provided pool of
- * slots (an array of handler frames, each starting with an aio_conn): when
- * every slot is busy the server stops accepting until one frees
- * (backpressure; pending connections wait in the listen backlog).  A
+ * slots (an array of handler frames, each starting with an aio_conn).  A
  * handler's negative result is counted (failed, last_error) and does not
  * stop the server or cancel other handlers.  Zero-initialise, then
- * aio_server_init.
+ * aio_server_init; change the settings below after aio_server_init.
+ *
+ * Protection against clients that hold a slot without using it.  The
+ * handler runs inside a cancel scope of its slot, and every wait of a read
+ * or write on its connection's stream (conn.stream) is bounded:
+ *  - first_byte_timeout (default 10 s): a read waiting for the first byte of
+ *    a request, after the accept or after aio_conn_request_done;
+ *  - idle_timeout (default 30 s): any other read or write waiting with no
+ *    byte moving (a stalled client, or one that never reads);
+ *  - request_timeout (default 60 s): from the first byte of a request to
+ *    aio_conn_request_done, whatever the handler does (slowloris).  A handler
+ *    that never calls aio_conn_request_done has one request per connection.
+ * AIO_TIME_INF turns one off.  When one passes, the handler's awaits fail
+ * with AIO_ECANCELED, the server closes the connection and counts it in
+ * `timeouts` (not in `failed`).
+ *
+ * When every slot is busy, full_policy decides (AIO_SERVER_FULL_EVICT by
+ * default: close the connection waiting longest on its client once it has
+ * waited evict_after, default 1 s, and count it in `evicted`).
+ *
+ * aio_server_shutdown wakes at once every handler waiting for a read on its
+ * connection (and any read that would wait after it), with AIO_ECANCELED;
+ * handlers doing anything else finish within the grace period.
  */
 struct aio_server {
     aio_frame hdr;              /* frame of aio_server_serve */
@@ -494,6 +664,15 @@ struct aio_server {
     aio_scope accept_scope;     /* cancelled by aio_server_shutdown */
     aio_call grace_timer;
     int rc;
+    aio_time first_byte_timeout; /* a read waiting for a request's first byte (default 10 s) */
+    aio_time idle_timeout;      /* a read or write waiting with nothing moving (default 30 s) */
+    aio_time request_timeout;   /* first byte to aio_conn_request_done (default 60 s) */
+    aio_time evict_after;       /* AIO_SERVER_FULL_EVICT: how long a connection must have waited (default 1 s) */
+    uint8_t full_policy;        /* AIO_SERVER_FULL_EVICT (default) or AIO_SERVER_FULL_WAIT */
+    uint8_t waiting_full;       /* the accept loop waits for a slot under wait_scope */
+    uint64_t timeouts;          /* connections closed by a timeout */
+    uint64_t evicted;           /* connections closed to make room */
+    aio_scope wait_scope;       /* the accept loop's wait for a slot, until a victim qualifies */
 };
 
 /**
@@ -521,7 +700,9 @@ AIO_API int aio_server_serve(aio_task *t, void *frame);
 
 /**
  * Graceful shutdown (asyncio server.close() + wait_closed with a timeout):
- * stops accepting at once; handlers then have `grace` ns to finish
+ * stops accepting at once and wakes every handler waiting in a read on its
+ * connection with AIO_ECANCELED (a later read that would wait fails the
+ * same way); the other handlers then have `grace` ns to finish
  * (AIO_TIME_INF: no limit; 0: cancelled at once) before they are cancelled.
  * Call it from any task of the loop; never suspends.  Handlers can poll
  * aio_server_stopping to finish early.
@@ -575,7 +756,7 @@ AIO_API int aio_udp_close(aio_loop *loop, aio_udp *u);
 /* Internals used by the macros                                              */
 /* ------------------------------------------------------------------------ */
 
-enum { AIO__OP_SOME = 1, AIO__OP_EXACT, AIO__OP_UNTIL, AIO__OP_WRITE };
+enum { AIO__OP_SOME = 1, AIO__OP_EXACT, AIO__OP_UNTIL, AIO__OP_WRITE, AIO__OP_BWRITE, AIO__OP_FLUSH };
 enum { AIO__PH_IDLE = 0, AIO__PH_WAIT, AIO__PH_DONE };
 
 /* Begin an operation, then, while it is parked, suspend and continue it. */
@@ -591,6 +772,7 @@ enum { AIO__PH_IDLE = 0, AIO__PH_WAIT, AIO__PH_DONE };
 AIO_API int aio__stream_read_begin(aio_task *t, aio_stream *s, int kind, void *dst, size_t n, const char *delim,
                                    size_t dlen);
 AIO_API int aio__stream_write_begin(aio_task *t, aio_stream *s, const void *src, size_t n);
+AIO_API int aio__stream_send_begin(aio_task *t, aio_stream *s, int kind, const void *src, size_t n);
 AIO_API int aio__stream_next(aio_task *t, aio_stream *s, int wr);
 AIO_API void aio__connect_setup(aio_connect *op, aio_stream *s, const char *host, int port, const aio_sockaddr *addr,
                                 const char *path);
@@ -613,11 +795,15 @@ AIO_API int aio__udp_next(aio_task *t, aio_udp *u, int snd);
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
+#if !defined(SO_REUSEPORT) && defined(__linux__)
+#include <asm/socket.h> /* glibc shows SO_REUSEPORT only with _DEFAULT_SOURCE */
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -633,8 +819,8 @@ extern "C" {
 
 /* getaddrinfo into up to `max` addresses; returns the count, or a negative
  * code with the EAI code in *gai. */
-static int aio__resolve(const char *host, int port, int passive, int socktype, aio_sockaddr *out, int max,
-                        int *gai)
+static int aio__resolve_ex(const char *host, int port, int passive, int socktype, aio_sockaddr *out, int max,
+                           int *gai, int numeric_only)
 {
     struct addrinfo hints, *res = NULL, *ai;
     char serv[16];
@@ -648,8 +834,11 @@ static int aio__resolve(const char *host, int port, int passive, int socktype, a
     hints.ai_socktype = socktype;
     hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST | (passive ? AI_PASSIVE : 0);
     rc = getaddrinfo(host, serv, &hints, &res);
+    if (rc == EAI_NONAME && host && numeric_only)
+        return AIO_EAGAIN; /* a name: the caller looks it up elsewhere */
     if (rc == EAI_NONAME && host) {
-        /* Not numeric: the blocking lookup (the documented fallback). */
+        /* Not numeric: the blocking lookup (on a pool thread, or the
+         * documented fallback on the loop's thread). */
         hints.ai_flags &= ~AI_NUMERICHOST;
         rc = getaddrinfo(host, serv, &hints, &res);
     }
@@ -671,6 +860,12 @@ static int aio__resolve(const char *host, int port, int passive, int socktype, a
     }
     freeaddrinfo(res);
     return n ? n : -EHOSTUNREACH;
+}
+
+static int aio__resolve(const char *host, int port, int passive, int socktype, aio_sockaddr *out, int max,
+                        int *gai)
+{
+    return aio__resolve_ex(host, port, passive, socktype, out, max, gai, 0);
 }
 
 AIO_IMPL int aio_sockaddr_ip(aio_sockaddr *a, const char *host, int port)
@@ -901,6 +1096,24 @@ static int aio__op_start(aio_task *t, aio__net_op *op, int fd)
 
 /* ---- streams ------------------------------------------------------------ */
 
+/* A server's connection watches its stream's waits (the server section). */
+static void aio__conn_park(aio_task *t, aio_stream *s, int bit);
+static void aio__conn_unpark(aio_task *t, aio_stream *s, int bit);
+static void aio__conn_got(aio_task *t, aio_stream *s);
+
+/* Parks the task until the stream's fd is readable or writable, telling a
+ * server connection that its handler waits on the client. */
+static int aio__stream_wait(aio_task *t, aio_stream *s, int wr)
+{
+    int rc;
+    if (s->conn)
+        aio__conn_park(t, s, wr ? 2 : 1);
+    rc = aio__fd_wait_begin(t, s->fd, wr ? AIO_WRITABLE : AIO_READABLE);
+    if (rc != AIO_PARKED && s->conn)
+        aio__conn_unpark(t, s, wr ? 2 : 1);
+    return rc;
+}
+
 AIO_IMPL int aio_stream_init(aio_stream *s, int fd, void *buf, size_t cap)
 {
     memset(s, 0, sizeof *s);
@@ -960,7 +1173,7 @@ static int aio__stream_read_step(aio_task *t, aio_stream *s)
                 return (int)len;
             }
             if (len || s->rlen - s->rpos >= s->rd.len)
-                return AIO_EOVERFLOW;
+                return AIO_ETOOLONG;
             if (s->eof)
                 return AIO_EEND;
             if (s->rlen == s->rcap) { /* room at the front: compact */
@@ -969,8 +1182,11 @@ static int aio__stream_read_step(aio_task *t, aio_stream *s)
                 s->rpos = 0;
             }
             n = o->recv(o->ctx, s->fd, s->rbuf + s->rlen, s->rcap - s->rlen);
-            if (n > 0)
+            if (n > 0) {
                 s->rlen += (size_t)n;
+                if (s->conn)
+                    aio__conn_got(t, s);
+            }
         } else {
             if (s->rpos < s->rlen) {
                 aio__stream_take(s);
@@ -982,6 +1198,8 @@ static int aio__stream_read_step(aio_task *t, aio_stream *s)
             n = o->recv(o->ctx, s->fd, s->rd.buf + s->rd.done, s->rd.len - s->rd.done);
             if (n > 0) {
                 s->rd.done += (size_t)n;
+                if (s->conn)
+                    aio__conn_got(t, s);
                 if (s->rd.kind == AIO__OP_SOME || s->rd.done == s->rd.len)
                     return (int)s->rd.done;
             }
@@ -989,25 +1207,58 @@ static int aio__stream_read_step(aio_task *t, aio_stream *s)
         if (n == 0)
             s->eof = 1;
         else if (n == -EAGAIN || n == -EWOULDBLOCK)
-            return aio__fd_wait_begin(t, s->fd, AIO_READABLE);
+            return aio__stream_wait(t, s, 0);
         else if (n < 0 && n != -EINTR)
             return (int)n;
     }
 }
 
+/* Every write kind sends buffered bytes first, so the order of the bytes is
+ * the order of the calls.  A buffered write then copies what fits; a flush
+ * ends when the buffer is empty. */
 static int aio__stream_write_step(aio_task *t, aio_stream *s)
 {
     const aio_net_ops *o = AIO__OPS(s->ops);
-    while (s->wr.done < s->wr.len) {
-        long n = o->send(o->ctx, s->fd, s->wr.buf + s->wr.done, s->wr.len - s->wr.done);
-        if (n >= 0)
-            s->wr.done += (size_t)n;
-        else if (n == -EAGAIN || n == -EWOULDBLOCK)
-            return aio__fd_wait_begin(t, s->fd, AIO_WRITABLE);
-        else if (n != -EINTR)
+    for (;;) {
+        const unsigned char *p;
+        size_t k, left = s->wr.len - s->wr.done;
+        int own;
+        long n;
+        if (s->wpos == s->wlen)
+            s->wpos = s->wlen = 0;
+        if (s->wr.kind == AIO__OP_BWRITE && left <= s->wcap - s->wlen && (left < s->wcap || s->wlen)) {
+            if (left)
+                memcpy(s->wbuf + s->wlen, s->wr.buf + s->wr.done, left);
+            s->wlen += left;
+            s->wr.done = s->wr.len;
+            return (int)s->wr.done;
+        }
+        if (s->wlen > s->wpos) {
+            p = s->wbuf + s->wpos;
+            k = s->wlen - s->wpos;
+            own = 1;
+        } else if (s->wr.kind == AIO__OP_FLUSH || left == 0) {
+            return s->wr.kind == AIO__OP_FLUSH ? 0 : (int)s->wr.done;
+        } else {
+            p = s->wr.buf + s->wr.done;
+            k = left;
+            own = 0;
+        }
+        n = o->send(o->ctx, s->fd, p, k);
+        if (n >= 0) {
+            if (!own)
+                s->wr.done += (size_t)n;
+            else {
+                s->wpos += (size_t)n;
+                if (s->wr.kind == AIO__OP_FLUSH)
+                    s->wr.done += (size_t)n;
+            }
+        } else if (n == -EAGAIN || n == -EWOULDBLOCK) {
+            return aio__stream_wait(t, s, 1);
+        } else if (n != -EINTR) {
             return (int)n;
+        }
     }
-    return (int)s->wr.done;
 }
 
 AIO_IMPL int aio__stream_read_begin(aio_task *t, aio_stream *s, int kind, void *dst, size_t n, const char *delim,
@@ -1038,12 +1289,19 @@ AIO_IMPL int aio__stream_read_begin(aio_task *t, aio_stream *s, int kind, void *
 
 AIO_IMPL int aio__stream_write_begin(aio_task *t, aio_stream *s, const void *src, size_t n)
 {
+    return aio__stream_send_begin(t, s, AIO__OP_WRITE, src, n);
+}
+
+AIO_IMPL int aio__stream_send_begin(aio_task *t, aio_stream *s, int kind, const void *src, size_t n)
+{
     int rc = aio__op_start(t, &s->wr, s->fd);
     if (rc)
         return rc;
     if (n > (size_t)0x7fffffff || (n && !src))
         return AIO_EINVAL;
-    s->wr.kind = AIO__OP_WRITE;
+    if (kind == AIO__OP_BWRITE && !s->wbuf)
+        kind = AIO__OP_WRITE;
+    s->wr.kind = (uint8_t)kind;
     s->wr.buf = (unsigned char *)(uintptr_t)src;
     s->wr.len = n;
     return aio__op_finish(t, &s->wr, aio__stream_write_step(t, s));
@@ -1053,6 +1311,8 @@ AIO_IMPL int aio__stream_next(aio_task *t, aio_stream *s, int wr)
 {
     aio__net_op *op = wr ? &s->wr : &s->rd;
     int rc;
+    if (s->conn && (s->conn->parked & (wr ? 2 : 1)))
+        aio__conn_unpark(t, s, wr ? 2 : 1);
     if (!aio__op_resumed(t, op, &rc))
         return rc;
     return aio__op_finish(t, op, wr ? aio__stream_write_step(t, s) : aio__stream_read_step(t, s));
@@ -1074,9 +1334,63 @@ AIO_IMPL int aio_stream_close(aio_loop *loop, aio_stream *s)
     }
     s->fd = -1;
     s->rpos = s->rlen = s->scan = 0;
+    s->wpos = s->wlen = 0;
     s->eof = 0;
     s->line = NULL;
     return rc;
+}
+
+AIO_IMPL int aio_stream_read_would_block(aio_stream *s)
+{
+    struct pollfd p;
+    int r;
+    if (!s || s->fd < 0)
+        return AIO_EINVAL;
+    if (s->rpos < s->rlen || s->eof)
+        return 0;
+    p.fd = s->fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    do
+        r = AIO_SYS_poll(&p, 1, 0);
+    while (r < 0 && errno == EINTR);
+    return r > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) ? 0 : 1;
+}
+
+AIO_IMPL int aio_stream_set_wbuffer(aio_stream *s, void *buf, size_t cap)
+{
+    if (s->wlen != s->wpos)
+        return AIO_EBUSY;
+    s->wbuf = (unsigned char *)buf;
+    s->wcap = buf ? cap : 0;
+    s->wpos = s->wlen = 0;
+    return 0;
+}
+
+AIO_IMPL int aio_linger_run(aio_task *t, void *frame)
+{
+    aio_linger *f = (aio_linger *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    if (!f->s || f->s->fd < 0)
+        AIO_RETURN(AIO_EINVAL);
+    aio_cleanup_enter(t, &f->sc, f->timeout < 0 ? 0 : f->timeout);
+    rc = 0;
+    if (aio_stream_wbuffered(f->s))
+        AIO_STREAM_FLUSH(rc, f->s);
+    if (rc >= 0) {
+        rc = aio_stream_shutdown_write(f->s);
+        while (rc >= 0)
+            AIO_STREAM_READ_SOME(rc, f->s, f->sink, sizeof f->sink);
+        if (rc == AIO_EEND)
+            rc = 0;
+    }
+    f->rc = rc;
+    if (f->sc.flags & AIO_SCOPE_CANCEL_CALLED) /* only its deadline cancels a cleanup scope */
+        f->rc = AIO_ETIMEDOUT;
+    aio_scope_exit(t, &f->sc, rc);
+    aio_stream_close(aio_task_loop(t), f->s);
+    AIO_END(f->rc);
 }
 
 /* ---- connect ------------------------------------------------------------ */
@@ -1091,7 +1405,7 @@ AIO_IMPL void aio__connect_setup(aio_connect *op, aio_stream *s, const char *hos
     op->i = 0;
     op->err = AIO_EINVAL;
     op->gai_error = 0;
-    op->naddr = 0;
+    op->naddr = 0; /* resolve and resolve_frame are kept: set once by aio_connect_resolve_on */
     if (addr) {
         op->addrs[0] = *addr;
         op->naddr = 1;
@@ -1113,7 +1427,13 @@ AIO_IMPL int aio_connect_run(aio_task *t, void *frame)
     if (c->naddr == 0) {
         if (!c->host)
             AIO_RETURN(AIO_EINVAL);
-        r = aio__resolve(c->host, c->port, 0, SOCK_STREAM, c->addrs, AIO_NET_MAX_ADDRS, &c->gai_error);
+        r = aio__resolve_ex(c->host, c->port, 0, SOCK_STREAM, c->addrs, AIO_NET_MAX_ADDRS, &c->gai_error,
+                            c->resolve != NULL);
+        if (r == AIO_EAGAIN) { /* a name, and a resolver off the loop */
+            AIO_AWAIT(r, c->resolve, c->resolve_frame);
+            if (r >= 0 && aio_check_cancel(t))
+                r = AIO_ECANCELED; /* cancelled while the lookup ran: connect nothing */
+        }
         if (r < 0)
             AIO_RETURN(r);
         c->naddr = r;
@@ -1166,6 +1486,36 @@ AIO_IMPL int aio_connect_run(aio_task *t, void *frame)
     AIO_END(c->err);
 }
 
+#ifdef AIO_THREAD_H
+/* Runs on a pool thread: the blocking lookup into the connect's addresses
+ * (read by the loop only after the job has completed). */
+static int aio__resolve_job(void *arg)
+{
+    aio_connect *c = (aio_connect *)arg;
+    return aio__resolve_ex(c->host, c->port, 0, SOCK_STREAM, c->addrs, AIO_NET_MAX_ADDRS, &c->gai_error, 0);
+}
+
+AIO_IMPL void aio_connect_resolve_on(aio_connect *op, aio_net_resolver *r, aio_pool *pool)
+{
+    r->pool = pool;
+    r->c = op;
+    op->resolve = aio_net_resolver_run;
+    op->resolve_frame = r;
+}
+
+AIO_IMPL int aio_net_resolver_run(aio_task *t, void *frame)
+{
+    aio_net_resolver *r = (aio_net_resolver *)frame;
+    int rc;
+    AIO_BEGIN(t, r);
+    rc = aio_job_init(&r->job, aio__resolve_job, r->c, NULL, 0);
+    if (rc)
+        AIO_RETURN(rc);
+    AIO_TO_THREAD(rc, r->pool, &r->job);
+    AIO_END(rc);
+}
+#endif
+
 /* ---- listen and accept -------------------------------------------------- */
 
 static int aio__listen_on(aio_listener *l, const aio_sockaddr *a, int backlog)
@@ -1176,6 +1526,18 @@ static int aio__listen_on(aio_listener *l, const aio_sockaddr *a, int backlog)
         return fd;
     if (family != AF_UNIX)
         AIO_SYS_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (l->reuse_port && family != AF_UNIX) {
+#ifdef SO_REUSEPORT
+        if (AIO_SYS_setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+            int e = errno;
+            AIO_SYS_close(fd);
+            return -e;
+        }
+#else
+        AIO_SYS_close(fd);
+        return AIO_EINVAL;
+#endif
+    }
     if (family == AF_INET6)
         AIO_SYS_setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (AIO_SYS_bind(fd, (const struct sockaddr *)(const void *)&a->ss, a->len) < 0) {
@@ -1340,6 +1702,11 @@ AIO_IMPL int aio_server_init(aio_server *srv, aio_listener *lst, void *slots, ui
     srv->stride = stride;
     srv->nslots = nslots;
     srv->grace = AIO_TIME_INF;
+    srv->first_byte_timeout = AIO_SEC(10);
+    srv->idle_timeout = AIO_SEC(30);
+    srv->request_timeout = AIO_SEC(60);
+    srv->evict_after = AIO_SEC(1);
+    srv->full_policy = AIO_SERVER_FULL_EVICT;
     for (i = nslots; i-- > 0;) {
         aio_conn *c = (aio_conn *)(void *)(srv->slots + (size_t)i * stride);
         c->next_free = srv->free;
@@ -1349,14 +1716,141 @@ AIO_IMPL int aio_server_init(aio_server *srv, aio_listener *lst, void *slots, ui
     return 0;
 }
 
+enum { AIO__CONN_EVICTED = 1, AIO__CONN_SHUTDOWN };
+
+#define AIO__SLOT(srv, i) ((aio_conn *)(void *)((srv)->slots + (size_t)(i) * (srv)->stride))
+
+/* now + d, saturating at AIO_TIME_INF (which d may be). */
+static aio_time aio__net_after(aio_time now, aio_time d)
+{
+    if (d < 0)
+        d = 0;
+    return d == AIO_TIME_INF || d > AIO_TIME_INF - now ? AIO_TIME_INF : now + d;
+}
+
+/* Cancels a connection's handler for the server's own reason. */
+static void aio__conn_stop(aio_conn *c, int why)
+{
+    if (!c->why)
+        c->why = (uint8_t)why;
+    aio_scope_cancel(&c->guard, why == AIO__CONN_EVICTED ? "server full: connection evicted" : "server shutdown");
+}
+
+/* The handler is about to wait on its client: bound the wait. */
+static void aio__conn_park(aio_task *t, aio_stream *s, int bit)
+{
+    aio_conn *c = s->conn;
+    aio_server *srv = c->server;
+    aio_time now, d;
+    if (!srv || !c->live)
+        return;
+    now = aio_now(aio_task_loop(t));
+    c->parked |= (uint8_t)bit;
+    c->since = now;
+    if (bit == 1 && srv->stopping) {
+        aio__conn_stop(c, AIO__CONN_SHUTDOWN);
+        return;
+    }
+    d = aio__net_after(now, bit == 1 && !c->in_request ? srv->first_byte_timeout : srv->idle_timeout);
+    if (c->req_deadline < d)
+        d = c->req_deadline;
+    aio_scope_set_deadline(&c->guard, d);
+    if (srv->waiting_full && srv->full_policy == AIO_SERVER_FULL_EVICT) {
+        /* A connection became a candidate: the accept loop looks again then. */
+        d = aio__net_after(now, srv->evict_after);
+        if (d < srv->wait_scope.tm.deadline)
+            aio_scope_set_deadline(&srv->wait_scope, d);
+    }
+}
+
+/* The wait ended: only the request's deadline is left. */
+static void aio__conn_unpark(aio_task *t, aio_stream *s, int bit)
+{
+    aio_conn *c = s->conn;
+    (void)t;
+    if (!c->server || !c->live)
+        return;
+    c->parked &= (uint8_t)~bit;
+    if (!c->parked)
+        aio_scope_set_deadline(&c->guard, c->req_deadline);
+}
+
+/* Bytes arrived: the first one starts a request. */
+static void aio__conn_got(aio_task *t, aio_stream *s)
+{
+    aio_conn *c = s->conn;
+    if (!c->server || !c->live || c->in_request)
+        return;
+    c->in_request = 1;
+    c->req_deadline = aio__net_after(aio_now(aio_task_loop(t)), c->server->request_timeout);
+    if (!c->parked)
+        aio_scope_set_deadline(&c->guard, c->req_deadline);
+}
+
+AIO_IMPL void aio_conn_request_done(aio_conn *c)
+{
+    if (!c->server || !c->live)
+        return;
+    c->in_request = 0;
+    c->req_deadline = AIO_TIME_INF;
+    if (aio_stream_buffered(&c->stream) > 0) { /* a pipelined request is here already */
+        c->in_request = 1;
+        c->req_deadline = aio__net_after(aio_now(aio_task_loop(&c->task)), c->server->request_timeout);
+    }
+    if (!c->parked)
+        aio_scope_set_deadline(&c->guard, c->req_deadline);
+}
+
+/* The connection that has waited longest on its client, preferring those
+ * between requests; NULL when no handler waits. */
+static aio_conn *aio__server_victim(aio_server *srv)
+{
+    aio_conn *best = NULL;
+    int best_idle = 0;
+    uint32_t i;
+    for (i = 0; i < srv->nslots; i++) {
+        aio_conn *c = AIO__SLOT(srv, i);
+        int idle;
+        if (!c->live || !c->parked || c->why)
+            continue;
+        idle = (c->parked & 1) && !c->in_request;
+        if (!best || idle > best_idle || (idle == best_idle && c->since < best->since)) {
+            best = c;
+            best_idle = idle;
+        }
+    }
+    return best;
+}
+
+/* Every slot is busy: evict a connection that has waited long enough, and
+ * enter the wait scope with the time to look again. */
+static void aio__server_make_room(aio_task *t, aio_server *srv)
+{
+    aio_conn *v = aio__server_victim(srv);
+    aio_time when = v ? aio__net_after(v->since, srv->evict_after) : AIO_TIME_INF;
+    if (v && when <= aio_now(aio_task_loop(t))) {
+        aio__conn_stop(v, AIO__CONN_EVICTED);
+        srv->evicted++;
+        when = AIO_TIME_INF; /* its slot frees when its handler has returned */
+    }
+    aio_scope_init(&srv->wait_scope);
+    aio_scope_enter(t, &srv->wait_scope, when);
+}
+
 AIO_IMPL void aio_server_shutdown(aio_server *srv, aio_time grace)
 {
+    uint32_t i;
     if (srv->stopping)
         return;
     srv->stopping = 1;
     srv->grace = grace < 0 ? 0 : grace;
     if (srv->accept_scope.flags & AIO_SCOPE_ACTIVE)
         aio_scope_cancel(&srv->accept_scope, "server shutdown");
+    for (i = 0; i < srv->nslots; i++) { /* handlers waiting for a read: at once */
+        aio_conn *c = AIO__SLOT(srv, i);
+        if (c->live && (c->parked & 1))
+            aio__conn_stop(c, AIO__CONN_SHUTDOWN);
+    }
 }
 
 /* Runs one handler over its slot, then closes the connection and frees the slot. */
@@ -1365,10 +1859,20 @@ static int aio__conn_run(aio_task *t, void *frame)
     aio__conn_wrap *w = (aio__conn_wrap *)frame;
     aio_conn *c = w->conn;
     aio_server *srv = c->server;
-    int rc;
+    int rc, stopped;
     AIO_BEGIN(t, w);
+    aio_scope_init(&c->guard);
+    aio_scope_enter(t, &c->guard, AIO_TIME_INF);
+    c->req_deadline = AIO_TIME_INF;
+    c->live = 1;
     AIO_AWAIT(rc, srv->handler, c);
-    if (rc < 0 && rc != AIO_ECANCELED) {
+    stopped = (c->guard.flags & AIO_SCOPE_CANCEL_CALLED) != 0;
+    if (stopped && !c->why)
+        srv->timeouts++; /* only a deadline cancels the guard without a reason of the server's */
+    rc = aio_scope_exit(t, &c->guard, rc);
+    c->live = 0;
+    c->parked = 0;
+    if (rc < 0 && rc != AIO_ECANCELED && !stopped) {
         srv->failed++;
         srv->last_error = rc;
     }
@@ -1398,9 +1902,30 @@ AIO_IMPL int aio_server_serve(aio_task *t, void *frame)
     if (srv->stopping)
         aio_scope_cancel(&srv->accept_scope, "server shutdown");
     for (;;) {
+        if (srv->full_policy == AIO_SERVER_FULL_EVICT && srv->free_sem.value == 0) { /* every slot is busy */
+            /* Evict only for a client that is waiting to be accepted. */
+            AIO_WAIT_READABLE(rc, srv->lst->fd);
+            if (rc < 0)
+                break;
+            if (srv->free_sem.value == 0) {
+                aio__server_make_room(t, srv);
+                srv->waiting_full = 1;
+                AIO_SEM_ACQUIRE(rc, &srv->free_sem);
+                srv->waiting_full = 0;
+                srv->rc = aio_scope_exit(t, &srv->wait_scope, rc);
+                if (srv->rc < 0) {
+                    rc = srv->rc; /* cancelled from outside or shut down */
+                    break;
+                }
+                if (rc < 0)
+                    continue; /* the wait scope's deadline: look again */
+                goto have_slot;
+            }
+        }
         AIO_SEM_ACQUIRE(rc, &srv->free_sem);
         if (rc < 0)
             break;
+    have_slot:
         srv->cur = srv->free;
         srv->free = srv->cur->next_free;
         memset(srv->cur, 0, srv->stride);
@@ -1415,6 +1940,7 @@ AIO_IMPL int aio_server_serve(aio_task *t, void *frame)
         srv->accepted++;
         srv->active++;
         srv->cur->server = srv;
+        srv->cur->stream.conn = srv->cur;
         srv->cur->wrap.conn = srv->cur;
         aio_spawn(&srv->g, &srv->cur->task, aio__conn_run, &srv->cur->wrap);
     }

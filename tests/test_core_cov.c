@@ -24,7 +24,7 @@ TEST(strerror_names_every_code_and_passes_errno_through)
 {
     static const int codes[] = { AIO_OK, AIO_ECANCELED, AIO_ETIMEDOUT, AIO_ECLOSED, AIO_EBROKEN, AIO_EEND,
                                  AIO_EAGAIN, AIO_EBUSY, AIO_EINVAL, AIO_ENOTSTARTED, AIO_EDEADLK, AIO_EPERM,
-                                 AIO_EOVERFLOW, AIO_EMISUSE };
+                                 AIO_EOVERFLOW, AIO_EMISUSE, AIO_ETOOLONG };
     size_t i, j, n = sizeof codes / sizeof codes[0];
     for (i = 0; i < n; i++) {
         const char *s = aio_strerror(codes[i]);

@@ -618,6 +618,9 @@ struct echo_client {
     int port, i, *corrupt;
     aio_stream s;
     aio_connect op;
+    aio_linger lg;
+    int rc;
+    unsigned char wbuf[512];
 };
 
 static int echo_client(aio_task *t, void *frame)
@@ -626,12 +629,18 @@ static int echo_client(aio_task *t, void *frame)
     int rc;
     AIO_BEGIN(t, f);
     aio_stream_init(&f->s, -1, NULL, 0);
+    aio_stream_set_wbuffer(&f->s, f->wbuf, sizeof f->wbuf);
     if (f->path)
         AIO_UNIX_CONNECT(rc, &f->op, &f->s, f->path);
     else
         AIO_TCP_CONNECT(rc, &f->op, &f->s, "127.0.0.1", f->port);
     for (f->i = 0; rc == 0 && f->i < ECHO_ROUNDS; f->i++) {
-        AIO_STREAM_WRITE_ALL(rc, &f->s, echo_out, echo_sizes[f->i]);
+        /* The client writes through its buffer (small rounds stay in it
+         * until the flush, large ones go direct); the server's handler
+         * writes with WRITE_ALL. */
+        AIO_STREAM_WRITE(rc, &f->s, echo_out, echo_sizes[f->i]);
+        if (rc >= 0)
+            AIO_STREAM_FLUSH(rc, &f->s);
         if (rc < 0)
             break;
         memset(echo_in, 0, sizeof echo_in);
@@ -642,6 +651,13 @@ static int echo_client(aio_task *t, void *frame)
             *f->corrupt = 1;
         rc = 0;
     }
+    f->rc = rc;
+    if (f->s.fd >= 0) { /* ends only when the server has closed its side */
+        AIO_STREAM_CLOSE_LINGER(rc, &f->lg, &f->s, AIO_SEC(5));
+        if (f->rc == 0)
+            f->rc = rc;
+    }
+    rc = f->rc;
     aio_stream_close(aio_task_loop(t), &f->s);
     aio_server_shutdown(f->srv, 0);
     AIO_END(rc);

@@ -582,11 +582,11 @@ TEST(read_until_skips_partial_delimiters_and_reports_overflow_and_cut_lines)
     CHECK_EQ(net_run(until_main, &f), 0);
     CHECK_EQ(f.crlf, 5);
     CHECK(memcmp(f.line, "a\rb\r\n", 5) == 0);
-    CHECK_EQ(f.over, AIO_EOVERFLOW);
+    CHECK_EQ(f.over, AIO_ETOOLONG);
     CHECK_EQ(f.buffered, 8);  /* "long\ncut" stays buffered */
     CHECK_EQ(f.rest, 5);
     CHECK_EQ(f.cut, AIO_EEND);
-    CHECK_EQ(f.over2, AIO_EOVERFLOW);
+    CHECK_EQ(f.over2, AIO_ETOOLONG);
     CHECK_EQ(f.exact, AIO_EEND);
     CHECK_EQ(f.exact_n, 3); /* the cut line's bytes were stored */
     CHECK(memcmp(f.four, "cut", 3) == 0);

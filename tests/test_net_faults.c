@@ -318,7 +318,7 @@ TEST(read_line_longer_than_the_limit_is_eoverflow_and_stays_buffered)
     CHECK_EQ(write(sv[1], "0123456789\n", 11), 11);
     op_setup(OP_READ_LINE, &s, 8, 0);
     CHECK_EQ(net_run(m_op_fn, &mo), 0);
-    CHECK_EQ(mo.rc, AIO_EOVERFLOW);
+    CHECK_EQ(mo.rc, AIO_ETOOLONG);
     CHECK_EQ(aio_stream_buffered(&s), 11);
     op_setup(OP_READ_SOME, &s, 100, 0);    /* the bytes are still readable */
     CHECK_EQ(net_run(m_op_fn, &mo), 0);
