@@ -30,6 +30,8 @@ BUILD   ?= build/$(CCNAME)
 DEPFLAGS ?= -MMD -MP
 CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(DEFS) $(SAN) $(EXTRA) $(DEPFLAGS) -I.
 LDLIBS_ALL = $(SAN) -lpthread
+# Per-program extra libraries: mk/tls.mk sets EXTRA_LIBS for the OpenSSL users.
+EXTRA_LIBS ?=
 
 HEADERS   := $(wildcard aio*.h)
 TEST_SRC  ?= $(sort $(wildcard tests/test_*.c))
@@ -48,11 +50,11 @@ demo: $(BUILD)/examples/demo
 
 $(BUILD)/tests/%: tests/%.c tests/harness.h $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL) $(EXTRA_LIBS)
 
 $(BUILD)/examples/%: examples/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL) $(EXTRA_LIBS)
 
 # Check scripts run with the suite: every public name is in docs/API.md;
 # every assertion message of the headers is tested by tests/test_misuse.c;
