@@ -160,9 +160,10 @@ AIO_API int aio_tls_ctx_set_alpn(aio_tls_ctx *c, const char *list);
 /* ------------------------------------------------------------------------ */
 
 /**
- * The TLS state of one connection.  Zero-initialise it or let a wrap
- * function fill it; it must stay at one address while the stream is in use
- * (the stream's hook points at it).
+ * The TLS state of one connection.  A wrap function fills it (wrapping a
+ * live one again without aio_tls_free first leaks its OpenSSL state); it
+ * must stay at one address while the stream is in use (the stream's hook
+ * points at it).
  */
 typedef struct aio_tls {
     aio_stream *s;          /* the stream it is layered on */
@@ -457,6 +458,14 @@ static int aio__tls_verify_code(long v)
     }
 }
 
+/* The handshake failed on the peer's certificate (only where it is checked:
+ * with verification off OpenSSL records a failure and goes on). */
+static int aio__tls_verify_failed(aio_tls *t)
+{
+    return t->ssl && !t->handshaken && (SSL_get_verify_mode(t->ssl) & SSL_VERIFY_PEER) &&
+           SSL_get_verify_result(t->ssl) != X509_V_OK;
+}
+
 /* Internal: OpenSSL must wait for the socket (t->want says which way). */
 #define AIO__TLS_WANT 1
 
@@ -481,7 +490,7 @@ static int aio__tls_error(aio_tls *t, int r)
     q = ERR_peek_error();
     t->ssl_error = q;
     ERR_clear_error();
-    if (SSL_get_verify_result(t->ssl) != X509_V_OK && !t->handshaken)
+    if (aio__tls_verify_failed(t) && e == SSL_ERROR_SSL)
         return aio__tls_verify_code(SSL_get_verify_result(t->ssl));
     if (t->oserr)
         return (int)t->oserr;
@@ -939,12 +948,11 @@ AIO_IMPL long aio_tls_verify_result(aio_tls *t)
 
 AIO_IMPL char *aio_tls_error_string(aio_tls *t, char *out, size_t n)
 {
-    long v = aio_tls_verify_result(t);
     if (!out || n == 0)
         return out;
     out[0] = 0;
-    if (v != X509_V_OK)
-        snprintf(out, n, "%s", X509_verify_cert_error_string(v));
+    if (t && aio__tls_verify_failed(t))
+        snprintf(out, n, "%s", X509_verify_cert_error_string(aio_tls_verify_result(t)));
     else if (t && t->ssl_error)
         ERR_error_string_n(t->ssl_error, out, n);
     return out;
