@@ -5,7 +5,7 @@
 #   make test-sanitize   the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-tsan       the threaded tests under ThreadSanitizer
 #   make test-release    the suite without AIO_DEBUG, at -O2
-#   make test-cxx        the headers compiled as C++ (g++)
+#   make test-cxx        the headers compiled as C++ (g++; aio_tls.h where OpenSSL is)
 #   make test-freestanding  aio.h/aio_sync.h/aio_chan.h with -ffreestanding and AIO_NO_OS
 #   make test-labels     the core suite with labels-as-values resume points
 #   make examples        build every example
@@ -31,6 +31,8 @@ BUILD   ?= build/$(CCNAME)
 DEPFLAGS ?= -MMD -MP
 CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(DEFS) $(SAN) $(EXTRA) $(DEPFLAGS) -I.
 LDLIBS_ALL = $(SAN) -lpthread
+# Per-program extra libraries: mk/tls.mk sets EXTRA_LIBS for the OpenSSL users.
+EXTRA_LIBS ?=
 
 HEADERS   := $(wildcard aio*.h)
 TEST_SRC  ?= $(sort $(wildcard tests/test_*.c))
@@ -49,11 +51,11 @@ demo: $(BUILD)/examples/demo
 
 $(BUILD)/tests/%: tests/%.c tests/harness.h $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL) $(EXTRA_LIBS)
 
 $(BUILD)/examples/%: examples/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL) $(EXTRA_LIBS)
 
 # Check scripts run with the suite: every public name is in docs/API.md;
 # every assertion message of the headers is tested by tests/test_misuse.c;
@@ -85,6 +87,10 @@ test-cxx:
 	@mkdir -p $(BUILD)
 	$(CXX) -std=c++11 -Wall -Wextra -Wpedantic -Werror -I. -x c++ tests/cxx/cxx_smoke.cc -o $(BUILD)/cxx_smoke -lpthread
 	./$(BUILD)/cxx_smoke
+	@if printf '#include <openssl/ssl.h>\n' | $(CXX) -x c++ -fsyntax-only - 2>/dev/null; then \
+	    $(CXX) -std=c++11 -Wall -Wextra -Wpedantic -Werror -I. -x c++ tests/cxx/cxx_tls.cc -o $(BUILD)/cxx_tls \
+	        -lpthread $(TLS_LIBS) && ./$(BUILD)/cxx_tls; \
+	else echo "test-cxx: no OpenSSL headers for $(CXX): aio_tls.h left out"; fi
 
 # The firmware configuration: compiles with -ffreestanding and AIO_NO_OS, and
 # the object may need nothing but the four functions GCC and clang require

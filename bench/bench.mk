@@ -27,7 +27,7 @@ PEER_SRC     := $(sort $(wildcard bench/peers/*.c))
 
 $(BUILD)/bench/%: bench/%.c bench/bench_util.h $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL) $(EXTRA_LIBS)
 
 bench:
 	@$(MAKE) --no-print-directory bench-run $(BENCH_VARS)

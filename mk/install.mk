@@ -1,6 +1,6 @@
 # Install targets, included by the Makefile.
 #
-#   make install   [PREFIX=/usr/local] [DESTDIR=]   headers, aio.pc, CMake package
+#   make install   [PREFIX=/usr/local] [DESTDIR=]   headers, aio.pc, aio-tls.pc, CMake package
 #   make uninstall [PREFIX=/usr/local] [DESTDIR=]   removes exactly what install put there
 #   make install-check                              installs into a scratch prefix, builds and
 #                                                   runs a program through pkg-config and
@@ -11,6 +11,9 @@
 # an aio.h in /usr/local/include would shadow it for every program built on
 # the machine.  `pkg-config --cflags aio` and the CMake target aio::aio add
 # -I$(PREFIX)/include/aio, so programs write #include "aio.h" as in this tree.
+# aio_tls.h is optional: `pkg-config --libs aio-tls` (Requires: aio, openssl)
+# and the CMake component `tls` (target aio::tls) add OpenSSL for the
+# programs that include it; nothing else links -lssl -lcrypto.
 
 PREFIX       ?= /usr/local
 INCLUDEDIR   ?= $(PREFIX)/include/aio
@@ -36,6 +39,9 @@ install:
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' \
 	    -e 's|@VERSION@|$(AIO_VERSION)|g' aio.pc.in > "$(DESTDIR)$(PKGCONFIGDIR)/aio.pc"
 	chmod 644 "$(DESTDIR)$(PKGCONFIGDIR)/aio.pc"
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(AIO_VERSION)|g' aio-tls.pc.in > "$(DESTDIR)$(PKGCONFIGDIR)/aio-tls.pc"
+	chmod 644 "$(DESTDIR)$(PKGCONFIGDIR)/aio-tls.pc"
 	sed -e 's|^\( *set(_aio_include_dir \)"include/aio")|\1"$(CM_INCLUDEDIR)")|' \
 	    cmake/aioConfig.cmake > "$(DESTDIR)$(CMAKEDIR)/aioConfig.cmake"
 	chmod 644 "$(DESTDIR)$(CMAKEDIR)/aioConfig.cmake"
@@ -48,7 +54,7 @@ install:
 # directories that belong to aio alone if they are empty.
 uninstall:
 	rm -f "$(DESTDIR)$(INCLUDEDIR)"/aio*.h
-	rm -f "$(DESTDIR)$(PKGCONFIGDIR)/aio.pc"
+	rm -f "$(DESTDIR)$(PKGCONFIGDIR)/aio.pc" "$(DESTDIR)$(PKGCONFIGDIR)/aio-tls.pc"
 	rm -f "$(DESTDIR)$(CMAKEDIR)/aioConfig.cmake" "$(DESTDIR)$(CMAKEDIR)/aioConfigVersion.cmake"
 	-rmdir "$(DESTDIR)$(CMAKEDIR)" 2>/dev/null
 	-if [ "$(INCLUDEDIR)" != "$(PREFIX)/include" ]; then rmdir "$(DESTDIR)$(INCLUDEDIR)" 2>/dev/null; fi

@@ -17,8 +17,17 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bad=0
 n=0
+# aio_tls.h needs OpenSSL's headers: a compiler that cannot find them (a
+# cross or musl compiler without libssl-dev for its target) leaves it out.
+printf '#include <openssl/ssl.h>\nint main(void) { return 0; }\n' >"$tmp/ssl.c"
+have_ssl=yes
+$cc -c "$tmp/ssl.c" -o "$tmp/ssl.o" 2>/dev/null || have_ssl=no
 for h in "$root"/aio*.h; do
     name=$(basename "$h")
+    if [ "$name" = aio_tls.h ] && [ "$have_ssl" = no ]; then
+        echo "check_headers: $cc finds no <openssl/ssl.h>: aio_tls.h left out"
+        continue
+    fi
     for std in c99 c11 gnu11; do
         for first in yes no; do
             for impl in no yes; do

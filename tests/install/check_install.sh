@@ -70,6 +70,31 @@ int main(void)
 CEOF
 expected="aio $version ok at 5000000 ns"
 
+# A program that uses the optional TLS header (links OpenSSL).
+mkdir -p "$scratch/src-tls"
+cat > "$scratch/src-tls/hello.c" <<'CEOF'
+#define AIO_IMPLEMENTATION
+#include "aio_tls.h"
+#include <stdio.h>
+
+int main(void)
+{
+    aio_tls_ctx c;
+    if (aio_tls_ctx_init(&c, AIO_TLS_CLIENT) != 0 || aio_tls_ctx_set_alpn(&c, "http/1.1") != 0)
+        return 1;
+    aio_tls_ctx_free(&c);
+    printf("aio %s ok at 5000000 ns\n", AIO_VERSION_STRING); /* the same line as hello.c */
+    return 0;
+}
+CEOF
+cat > "$scratch/src-tls/CMakeLists.txt" <<CEOF
+cmake_minimum_required(VERSION 3.10)
+project(aio_tls_install_check C)
+find_package(aio $version REQUIRED COMPONENTS tls)
+add_executable(hello hello.c)
+target_link_libraries(hello PRIVATE aio::tls)
+CEOF
+
 cat > "$scratch/src/CMakeLists.txt" <<CEOF
 cmake_minimum_required(VERSION 3.10)
 project(aio_install_check C)
@@ -97,6 +122,7 @@ for h in "$root"/aio*.h; do
     cmp -s "$h" "$prefix/include/aio/$(basename "$h")" || fail "$(basename "$h") not installed"
 done
 [ -f "$prefix/lib/pkgconfig/aio.pc" ] || fail "aio.pc not installed"
+[ -f "$prefix/lib/pkgconfig/aio-tls.pc" ] || fail "aio-tls.pc not installed"
 [ -f "$prefix/lib/cmake/aio/aioConfig.cmake" ] || fail "aioConfig.cmake not installed"
 [ -f "$prefix/lib/cmake/aio/aioConfigVersion.cmake" ] || fail "aioConfigVersion.cmake not installed"
 [ ! -e "$prefix/include/aio.h" ] || fail "aio.h installed beside the system headers"
@@ -112,6 +138,15 @@ if command -v pkg-config >/dev/null 2>&1; then
     $cc -std=c99 -Wall -Wextra -Wpedantic -Werror $cflags -o "$scratch/hello-pc" "$scratch/src/hello.c" $libs \
         || fail "compiling through pkg-config"
     check_run "$scratch/hello-pc" "pkg-config ($cflags $libs)"
+    if pkg-config --exists openssl; then
+        libs=$(pkg-config --libs aio-tls | sed "s/ *$//")
+        # shellcheck disable=SC2086
+        $cc -std=c99 -Wall -Wextra -Wpedantic -Werror $(pkg-config --cflags aio-tls) -o "$scratch/hello-tls-pc" \
+            "$scratch/src-tls/hello.c" $libs || fail "compiling aio_tls.h through pkg-config aio-tls"
+        check_run "$scratch/hello-tls-pc" "pkg-config aio-tls ($libs)"
+    else
+        step "pkg-config finds no openssl: aio-tls skipped (apt-get install libssl-dev)"
+    fi
     unset PKG_CONFIG_PATH
 else
     step "pkg-config not found: skipped (apt-get install pkg-config)"
@@ -127,6 +162,19 @@ cmake_build() { # prefix-path build-dir label
 }
 if [ "$have_cmake" = 1 ]; then
     cmake_build "$prefix" "$scratch/build-cmake" "cmake find_package(aio $version)"
+    if pkg-config --exists openssl 2>/dev/null; then
+        cmake -S "$scratch/src-tls" -B "$scratch/build-tls" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
+            >"$scratch/build-tls.log" 2>&1 && cmake --build "$scratch/build-tls" >>"$scratch/build-tls.log" 2>&1 \
+            || { cat "$scratch/build-tls.log"; fail "cmake find_package(aio COMPONENTS tls)"; }
+        check_run "$scratch/build-tls/hello" "cmake find_package(aio COMPONENTS tls), aio::tls"
+    fi
+    # An unknown component must fail.
+    mkdir -p "$scratch/src-nocomp" && cp "$scratch/src/hello.c" "$scratch/src-nocomp/"
+    sed "s/REQUIRED)/REQUIRED COMPONENTS nosuch)/" "$scratch/src/CMakeLists.txt" > "$scratch/src-nocomp/CMakeLists.txt"
+    if cmake -S "$scratch/src-nocomp" -B "$scratch/build-nocomp" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null 2>&1; then
+        fail "find_package(aio COMPONENTS nosuch) succeeded"
+    fi
+    step "cmake find_package(aio COMPONENTS nosuch) refused, as it should"
     # An incompatible version request must fail.
     sed "s/find_package(aio $version REQUIRED)/find_package(aio 1.0 REQUIRED)/" "$scratch/src/CMakeLists.txt" \
         > "$scratch/CMakeLists.v1" && mkdir -p "$scratch/src-v1" && cp "$scratch/src/hello.c" "$scratch/src-v1/" \
