@@ -1,7 +1,7 @@
 #!/bin/sh
-# embedded/readme_firmware.sh [BUILD_DIR] - the README's firmware program,
+# embedded/readme_firmware.sh [BUILD_DIR] - the firmware guide's program,
 # as written: extracts the C block that follows the "readme-firmware"
-# marker in README.md, builds it for Cortex-M3 (-Werror, with
+# marker in docs/FIRMWARE.md, builds it for Cortex-M3 (-Werror, with
 # embedded/arm/startup.c and embedded/libc.c) and runs it under qemu
 # mps2-an385 with -icount (virtual time from the instruction count, so the
 # timing does not depend on the host's load).  Green when the program
@@ -13,9 +13,9 @@ src="$B/readme_firmware.c"
 awk '/<!-- readme-firmware/ { armed = 1; next }
      armed && /^```c$/ { inblock = 1; next }
      inblock && /^```$/ { exit }
-     inblock { print }' README.md >"$src"
+     inblock { print }' docs/FIRMWARE.md >"$src"
 if [ ! -s "$src" ]; then
-    echo "readme-firmware: no C block after the readme-firmware marker in README.md"
+    echo "readme-firmware: no C block after the readme-firmware marker in docs/FIRMWARE.md"
     echo "0 passed, 1 failed"
     exit 1
 fi

@@ -5,8 +5,8 @@
 # turn it red).  Both runs use qemu's -icount: virtual time follows the
 # instruction count, so the timing checks do not depend on the host's load.
 #
-# make test-readme-firmware: the README's firmware program, extracted from
-# README.md, built for Cortex-M3 and run under qemu (embedded/readme_firmware.sh).
+# make test-readme-firmware: the firmware guide's program, extracted from
+# docs/FIRMWARE.md, built for Cortex-M3 and run under qemu (embedded/readme_firmware.sh).
 
 FW_BUILD ?= build/firmware
 FW_CC ?= arm-none-eabi-gcc

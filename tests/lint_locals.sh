@@ -2,7 +2,7 @@
 # Finds plain locals of a coroutine that are used after an await although
 # their value was set before it.  A coroutine returns at every await and is
 # called again to resume, so such a local has lost its value (see "The
-# coroutine rules" in README.md); it belongs in the frame (f->x).
+# coroutine rules" in docs/RULES.md); it belongs in the frame (f->x).
 #
 #   sh tests/lint_locals.sh FILE.c ...     (make lint-locals FILES="...")
 #
