@@ -368,9 +368,6 @@ struct aio_task {
     uint8_t state;      /* AIO_TASK_* */
     uint8_t flags;      /* AIO__TF_* */
     uint8_t wait_kind;  /* AIO__WAIT_* while parked */
-#ifndef AIO_NO_STRINGS
-    const char *reason; /* why it failed: set by AIO_FAIL, read with aio_task_error_reason */
-#endif
 #ifdef AIO_DEBUG
     const char *name;   /* set with aio_task_set_name() */
     const char *spawn_file;
@@ -717,7 +714,7 @@ struct aio_loop {
  * AIO_NO_STRINGS the reason is dropped.
  */
 #ifndef AIO_NO_STRINGS
-#define AIO_FAIL(rc, why) do { aio__t->reason = (why); AIO_RETURN(rc); } while (0)
+#define AIO_FAIL(rc, why) do { aio__set_reason(aio__t, (why)); AIO_RETURN(rc); } while (0)
 #else
 #define AIO_FAIL(rc, why) do { (void)(why); AIO_RETURN(rc); } while (0)
 #endif
@@ -1395,6 +1392,16 @@ enum { AIO__WAIT_NONE = 0, AIO__WAIT_LOT, AIO__WAIT_CUSTOM, AIO__WAIT_SLEEP, AIO
 #define AIO__TF_ABORTED 0x08u   /* the abort hook was tried during this park */
 #define AIO__TF_RECHECK 0x10u   /* resumed from a checkpoint: check cancellation again */
 #define AIO__TF_CANCEL_COUNTED 0x20u
+#define AIO__TF_REASON 0x40u   /* u.q.obj holds the reason AIO_FAIL gave (until the task parks again) */
+
+/* AIO_FAIL's reason (internal): kept in the task's wait links, which a
+ * running or finished task does not use, so a task needs no field for it;
+ * parking again forgets it. */
+static inline void aio__set_reason(aio_task *t, const char *why)
+{
+    t->u.q.obj = (void *)(uintptr_t)why;
+    t->flags |= AIO__TF_REASON;
+}
 
 AIO_API int aio__finish(aio_frame *f, int rc, const char *file, int line);
 AIO_API int aio__bad_resume(aio_task *t, aio_frame *f, const char *file, int line);
@@ -2453,7 +2460,7 @@ static void aio__park(aio_task *t, uint8_t kind, void *obj)
 {
     t->state = AIO_TASK_PARKED;
     t->wait_kind = kind;
-    t->flags &= (uint8_t)~(AIO__TF_ABORTED | AIO__TF_RECHECK);
+    t->flags &= (uint8_t)~(AIO__TF_ABORTED | AIO__TF_RECHECK | AIO__TF_REASON);
     t->u.q.obj = obj;
 #ifdef AIO_DEBUG
     t->schedule_points++;
@@ -2654,9 +2661,6 @@ static void aio__task_setup(aio_task *c, aio_group *g, aio_fn fn, void *frame, c
     c->flags = 0;
     c->wait_kind = AIO__WAIT_NONE;
     c->sib_next = c->sib_prev = NULL;
-#ifndef AIO_NO_STRINGS
-    c->reason = NULL;
-#endif
 #ifdef AIO_DEBUG
     c->spawn_file = file;
     c->spawn_line = line;
@@ -2975,8 +2979,8 @@ AIO_IMPL uint32_t aio_group_failed_count(const aio_group *g)
 AIO_IMPL const char *aio_task_error_reason(const aio_task *t)
 {
 #ifndef AIO_NO_STRINGS
-    if (aio_task_done(t) && t->top->rc < 0)
-        return t->reason;
+    if (aio_task_done(t) && t->top->rc < 0 && (t->flags & AIO__TF_REASON))
+        return (const char *)t->u.q.obj;
 #endif
     (void)t;
     return NULL;

@@ -174,6 +174,51 @@ AIO_CORO(collector, struct collector, t, f)
     AIO_END(0);
 }
 
+/* A reason is forgotten once the task parks again: a nested coroutine fails
+ * with one, its caller handles the error, sleeps, and then fails plainly. */
+static int fails_with_reason(aio_task *t, void *p)
+{
+    AIO_BEGIN(t, p);
+    AIO_FAIL(-201, "inner reason");
+    AIO_END(0);
+}
+struct reason_outer { aio_frame hdr; aio_frame inner; int inner_rc; const char *seen; };
+static int reason_outer(aio_task *t, void *p)
+{
+    struct reason_outer *f = (struct reason_outer *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_AWAIT(f->inner_rc, fails_with_reason, &f->inner);
+    AIO_SLEEP(rc, AIO_MS(1)); /* handled: the task goes on and parks */
+    AIO_RETURN(-202);         /* fails later with no reason of its own */
+    AIO_END(rc);
+}
+struct reason_main { aio_frame hdr; aio_group g; aio_task a, b; struct reason_outer o; aio_frame direct; };
+static int reason_main(aio_task *t, void *p)
+{
+    struct reason_main *f = (struct reason_main *)p;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->g, AIO_GROUP_ALL_SETTLED);
+    aio_spawn(&f->g, &f->a, reason_outer, &f->o);
+    aio_spawn(&f->g, &f->b, fails_with_reason, &f->direct);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    AIO_END(0);
+}
+
+TEST(a_reason_is_the_failing_tasks_and_is_forgotten_once_it_parks_again)
+{
+    static struct reason_main f;
+    memset(&f, 0, sizeof f);
+    memset(&mt, 0, sizeof mt);
+    test_loop_init(&L);
+    aio_run(&L, &mt, reason_main, &f);
+    CHECK_EQ(f.o.inner_rc, -201);
+    CHECK_EQ(aio_task_error_reason(&f.a), NULL);                  /* -202 has none */
+    CHECK(aio_task_error_reason(&f.b) != NULL && strcmp(aio_task_error_reason(&f.b), "inner reason") == 0);
+    aio_loop_close(&L);
+}
+
 TEST(failed_children_are_counted_and_iterated_with_their_reasons)
 {
     static struct collector f;
@@ -348,6 +393,7 @@ int main(void)
     RUN(try_op_propagates_a_cancellation);
     RUN(children_in_one_array_run_and_their_frames_are_reset_per_spawn);
     RUN(failed_children_are_counted_and_iterated_with_their_reasons);
+    RUN(a_reason_is_the_failing_tasks_and_is_forgotten_once_it_parks_again);
     RUN(a_group_left_without_waiting_is_an_error_in_every_build);
     RUN(typed_queue_calls_check_the_item_size);
     RUN(run_main_gives_an_exit_status);
