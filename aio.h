@@ -17,6 +17,24 @@
  *
  * Nothing here allocates.  Every object is owned by the caller, and all state
  * lives in an aio_loop: any number of loops, one per thread.
+ *
+ * Map.  Declarations, in the order a reader learns them:
+ *   configuration (options, AIO_LEAN) -> error codes and time (aio_time,
+ *   AIO_MS..., 32-bit ticks) -> types (the structs: what a field marked
+ *   "internal" holds is not API) -> resume points -> coroutines (AIO_BEGIN,
+ *   AIO_END, AIO_AWAIT, AIO_SLEEP, AIO_JOIN, the group and start macros) ->
+ *   the loop (aio_loop_init, aio_run, aio_loop_step) -> tasks (aio_spawn,
+ *   cancel, names, error sites) -> cancel scopes -> task groups -> timers
+ *   (aio_call_at) -> wait queues and the park/wake protocol (for writing
+ *   new primitives) -> the I/O backend seam and the cross-thread wake path ->
+ *   debugging (aio_dump, stats) -> instruments and slow-step reports ->
+ *   internals the macros use.
+ * A first program needs: coroutines, the loop, tasks, cancel scopes and
+ * groups (docs/API.md, "Essentials").  The implementation below follows
+ * the order of dependencies instead: errors and panics, the timer heap, the
+ * clock, the loop's run queue and step, cancellation, firing timers, wait
+ * queues and parking, frames, tasks and groups, the wake path, aio_run, the
+ * dump, instruments; its banners name each part.
  */
 #ifndef AIO_H
 #define AIO_H

@@ -45,6 +45,11 @@
  * the function bodies are compiled where AIO_IMPLEMENTATION is defined.
  * On a hosted build aio_run_main prints a failure to stderr; without an OS
  * (AIO_NO_OS) it only returns the status.
+ *
+ * Map (declarations, then the implementation): coroutine definitions
+ * (AIO_CORO); propagating errors (AIO_TRY...); children, time and loop
+ * set-up (AIO_CHILD, AIO_SPAWN_NEW, AIO_NOW, aio_run_main, AIO_MAIN); typed
+ * queue calls; thread offload (when aio_thread.h comes first).
  */
 #ifndef AIO_EASY_H
 #define AIO_EASY_H

@@ -49,6 +49,13 @@
  * translation unit that compiles aio.h's bodies (aio_sync.h is included and
  * compiled too).  Nothing here allocates (getaddrinfo's own list is freed
  * before the call returns).
+ *
+ * Map (declarations, then the implementation in the same order, after the
+ * real system calls): addresses; the syscall hook; streams (reads, writes,
+ * buffered writes, close); connecting (with name lookup on the pool);
+ * listening and accepting; the server (handler slots, timeouts, eviction,
+ * shutdown); UDP; internals the macros use.  A first reader needs streams,
+ * AIO_TCP_CONNECT and the server.
  */
 #ifndef AIO_NET_H
 #define AIO_NET_H

@@ -68,6 +68,14 @@
  *    ignores it (or uses MSG_NOSIGNAL).
  *  - EINTR from the backend is normal: the turn ends early and the loop goes
  *    on.
+ *
+ * Map.  Declarations: the reactor object (aio_reactor, aio_reactor_init,
+ * aio_reactor_set_fds, aio_reactor_fork), descriptor waits
+ * (AIO_WAIT_READABLE / AIO_WAIT_WRITABLE, aio_notify_closing), the backend
+ * fd for embedding, backend selection, then the syscall hooks of this and
+ * the hosted headers.  The implementation: the epoll, kqueue and poll
+ * backends, then the portable part (the seam's operations, fd waits, the
+ * wake path).  A first reader needs aio_reactor_init and the two wait macros.
  */
 #ifndef AIO_REACTOR_H
 #define AIO_REACTOR_H

@@ -62,6 +62,13 @@
  * Usage: POSIX only; include after aio.h (it includes aio_net.h); define
  * AIO_IMPLEMENTATION as for aio_net.h; link -lssl -lcrypto (pkg-config
  * aio-tls, or the CMake component aio::tls).  OpenSSL 1.1.1 or newer.
+ *
+ * Map (declarations, then the implementation): error codes; contexts
+ * (aio_tls_ctx: trust, certificates, ALPN); TLS streams (wrap, handshake,
+ * shutdown, what the handshake negotiated); the server helper; internals.
+ * The implementation starts with the BIO through which OpenSSL reaches the
+ * socket.  A first reader needs aio_tls_ctx_init, aio_tls_wrap_client and
+ * AIO_TLS_HANDSHAKE.
  */
 #ifndef AIO_TLS_H
 #define AIO_TLS_H

@@ -23,6 +23,10 @@
  *
  * Usage: include after aio.h (it includes aio.h itself); the bodies are
  * compiled where AIO_IMPLEMENTATION is defined.  No OS calls.
+ *
+ * Map: the event kinds and record (aio_trace_event), the trace
+ * (aio_trace), then aio_trace_start / aio_trace_stop / aio_trace_write_json;
+ * the implementation is the instrument's hooks and the JSON writer.
  */
 #ifndef AIO_TRACE_H
 #define AIO_TRACE_H
