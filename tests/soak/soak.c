@@ -89,6 +89,7 @@ static long cfg_rss_slack_kb = 8192;
 static int cfg_warmup = -1;
 
 static aio_loop L;
+static aio_reactor io; /* the OS reactor: the sockets' waits */
 static uint64_t rng;
 static int stopping;
 static int port;
@@ -1063,6 +1064,7 @@ int main(int argc, char **argv)
     alarm((unsigned)cfg_seconds + 120);
     fds_start = count_fds();
     aio_loop_init(&L, NULL);
+    aio_reactor_init(&io, &L);
     t_start = wall();
     rc = aio_run(&L, &main_task, main_fn, &frame);
     dur = wall() - t_start;
