@@ -808,8 +808,19 @@ AIO_API int aio__udp_next(aio_task *t, aio_udp *u, int snd);
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
-#if !defined(SO_REUSEPORT) && defined(__linux__)
-#include <asm/socket.h> /* glibc shows SO_REUSEPORT only with _DEFAULT_SOURCE */
+/* glibc shows SO_REUSEPORT only with _DEFAULT_SOURCE; on Linux its value is
+ * part of the kernel's ABI (asm/socket.h, which cannot be included beside
+ * glibc's own definitions by every compiler). */
+#if defined(SO_REUSEPORT)
+#define AIO__SO_REUSEPORT SO_REUSEPORT
+#elif defined(__linux__)
+#if defined(__mips__) || defined(__sparc__) || defined(__alpha__)
+#define AIO__SO_REUSEPORT 0x0200
+#elif defined(__hppa__)
+#define AIO__SO_REUSEPORT 0x0404
+#else
+#define AIO__SO_REUSEPORT 15
+#endif
 #endif
 
 #ifdef __cplusplus
@@ -1534,8 +1545,8 @@ static int aio__listen_on(aio_listener *l, const aio_sockaddr *a, int backlog)
     if (family != AF_UNIX)
         AIO_SYS_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (l->reuse_port && family != AF_UNIX) {
-#ifdef SO_REUSEPORT
-        if (AIO_SYS_setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+#ifdef AIO__SO_REUSEPORT
+        if (AIO_SYS_setsockopt(fd, SOL_SOCKET, AIO__SO_REUSEPORT, &one, sizeof one) < 0) {
             int e = errno;
             AIO_SYS_close(fd);
             return -e;
