@@ -1686,6 +1686,20 @@ static void aio__tm_remove(aio_loop *L, aio_timer *tm)
 /* ---- clock ------------------------------------------------------------- */
 
 #if AIO__HOSTED
+/* A duration of the loop's clock (ns, or ticks with AIO_TIME32) for nanosleep. */
+static struct timespec aio__timespec_of(aio_time d)
+{
+    struct timespec ts;
+#ifdef AIO_TIME32
+    int64_t ns = (int64_t)d * (1000000000 / AIO_TICK_HZ);
+#else
+    aio_time ns = d;
+#endif
+    ts.tv_sec = (time_t)(ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    return ts;
+}
+
 static aio_time aio__monotonic(void *ctx)
 {
     struct timespec ts;
@@ -2027,14 +2041,7 @@ static int aio__idle(aio_loop *L)
     {
         aio_time now = aio_loop_update_time(L);
         if (AIO_TIME_BEFORE(now, dl)) {
-            struct timespec ts;
-#ifdef AIO_TIME32
-            int64_t d = (int64_t)AIO_TIME_DIFF(dl, now) * (1000000000 / AIO_TICK_HZ);
-#else
-            aio_time d = dl - now;
-#endif
-            ts.tv_sec = (time_t)(d / 1000000000);
-            ts.tv_nsec = (long)(d % 1000000000);
+            struct timespec ts = aio__timespec_of(AIO_TIME_DIFF(dl, now));
             while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
             }
         }
@@ -3320,16 +3327,8 @@ static int aio__io_wait(aio_loop *L, aio_time timeout)
                 L->cfg.idle(L->cfg.idle_ctx, timeout == AIO_TIME_INF ? AIO_TIME_INF : aio__after(L, timeout));
             } else {
 #if AIO__HOSTED
-                struct timespec ts;
                 aio_time d = (R->wake_armed && (timeout == AIO_TIME_INF || timeout > AIO_MS(1))) ? AIO_MS(1) : timeout;
-#ifdef AIO_TIME32
-                int64_t ns = (int64_t)d * (1000000000 / AIO_TICK_HZ);
-                ts.tv_sec = (time_t)(ns / 1000000000);
-                ts.tv_nsec = (long)(ns % 1000000000);
-#else
-                ts.tv_sec = (time_t)(d / 1000000000);
-                ts.tv_nsec = (long)(d % 1000000000);
-#endif
+                struct timespec ts = aio__timespec_of(d);
                 nanosleep(&ts, NULL);
 #endif
             }
