@@ -639,11 +639,19 @@ struct aio_loop {
 #define AIO__LC_MARK(f, id) (f)->pc = (id); AIO__FALLTHROUGH; case (id):
 #else
 /* Computed goto and label addresses are GNU extensions: marked as such so
- * -Wpedantic builds stay quiet. */
+ * -Wpedantic builds stay quiet (tcc has both but no _Pragma, and no
+ * -Wpedantic to quiet). */
+#ifdef __TINYC__
+#define AIO__PEDANTIC_OFF
+#define AIO__PEDANTIC_ON
+#else
+#define AIO__PEDANTIC_OFF _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"")
+#define AIO__PEDANTIC_ON _Pragma("GCC diagnostic pop")
+#endif
 #define AIO__LC_BEGIN(f) \
-    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"") \
+    AIO__PEDANTIC_OFF \
     if ((f)->pc) { goto *(void *)(__extension__ ((char *)&&aio__lc_base + (int32_t)(f)->pc)); } \
-    _Pragma("GCC diagnostic pop") { aio__lc_base:
+    AIO__PEDANTIC_ON { aio__lc_base:
 #define AIO__LC_END(f) return aio__bad_resume(aio__t, (f), AIO__FILE, __LINE__); }
 #define AIO__LC_OFF(l) (__extension__ ((uint32_t)(int32_t)((char *)&&l - (char *)&&aio__lc_base)))
 #define AIO__LC_SUSPEND2(f, l, ret) \

@@ -356,6 +356,19 @@ AIO_API int aio__fd_wait_begin(aio_task *t, int fd, unsigned dir);
 #include <unistd.h>
 #if AIO__BACKEND == AIO__BE_EPOLL
 #include <sys/epoll.h>
+/* The kernel's struct epoll_event on x86-64 is 12 bytes, data at offset 4:
+ * glibc declares it packed, and tcc (0.9.27) ignores that attribute, lays
+ * it out in 16 bytes with data at offset 8 and reads every event's fd from
+ * the wrong place.  #pragma pack, which tcc honours, gives the kernel's
+ * layout to the backend's own copy of the struct. */
+#if defined(__TINYC__) && defined(__x86_64__)
+#pragma pack(push, 4)
+typedef struct { uint32_t events; union { void *ptr; int fd; uint32_t u32; uint64_t u64; } data; } aio__epoll_ev;
+#pragma pack(pop)
+#else
+typedef struct epoll_event aio__epoll_ev;
+#endif
+#define AIO__EPEV(p) ((struct epoll_event *)(void *)(p))
 #elif AIO__BACKEND == AIO__BE_KQUEUE && !defined(AIO_KQUEUE_DOUBLE) /* tests supply a kevent double */
 #include <sys/types.h>
 #include <sys/event.h>
@@ -472,7 +485,7 @@ static int aio__be_open(aio_reactor *io)
  * knows better (a number closed and reused behind the loop's back). */
 static int aio__ep_set(aio_reactor *io, int fd, aio_reactor_fd *e, unsigned now)
 {
-    struct epoll_event ev;
+    aio__epoll_ev ev;
     int op;
     if (now == e->reg)
         return 0;
@@ -481,7 +494,7 @@ static int aio__ep_set(aio_reactor *io, int fd, aio_reactor_fd *e, unsigned now)
     ev.data.fd = fd;
     op = !e->reg ? EPOLL_CTL_ADD : !now ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
     io->changes++;
-    if (AIO_SYS_epoll_ctl(io->bfd, op, fd, &ev) != 0) {
+    if (AIO_SYS_epoll_ctl(io->bfd, op, fd, AIO__EPEV(&ev)) != 0) {
         int err = errno;
         if (op == EPOLL_CTL_DEL) {
             e->reg = 0; /* closed already, or never there: the kernel holds nothing */
@@ -493,7 +506,7 @@ static int aio__ep_set(aio_reactor *io, int fd, aio_reactor_fd *e, unsigned now)
             return -err;
         op = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
         io->changes++;
-        if (AIO_SYS_epoll_ctl(io->bfd, op, fd, &ev) != 0)
+        if (AIO_SYS_epoll_ctl(io->bfd, op, fd, AIO__EPEV(&ev)) != 0)
             return (op == EPOLL_CTL_ADD && errno == EPERM) ? AIO__ALWAYS_READY : -errno;
     }
     e->reg = (uint8_t)now;
@@ -510,10 +523,10 @@ static int aio__be_watch(aio_reactor *io, int fd, aio_reactor_fd *e, unsigned wa
  * table, would otherwise fire at every wait). */
 static void aio__ep_del(aio_reactor *io, int fd)
 {
-    struct epoll_event ev;
+    aio__epoll_ev ev;
     memset(&ev, 0, sizeof ev);
     io->changes++;
-    (void)AIO_SYS_epoll_ctl(io->bfd, EPOLL_CTL_DEL, fd, &ev);
+    (void)AIO_SYS_epoll_ctl(io->bfd, EPOLL_CTL_DEL, fd, AIO__EPEV(&ev));
 }
 
 static void aio__be_left(aio_reactor *io, int fd, aio_reactor_fd *e)
@@ -529,22 +542,22 @@ static void aio__be_forget(aio_reactor *io, int fd, aio_reactor_fd *e)
 
 static int aio__be_wake_add(aio_reactor *io)
 {
-    struct epoll_event ev;
+    aio__epoll_ev ev;
     memset(&ev, 0, sizeof ev);
     /* An eventfd is edge-triggered: every write is an edge, and the loop
      * never needs to read it.  A pipe is level-triggered and read once. */
     ev.events = EPOLLIN | (AIO__WAKE_EVENTFD ? (uint32_t)EPOLLET : 0u);
     ev.data.fd = io->wake_rd;
     io->changes++;
-    return AIO_SYS_epoll_ctl(io->bfd, EPOLL_CTL_ADD, io->wake_rd, &ev) == 0 ? 0 : -errno;
+    return AIO_SYS_epoll_ctl(io->bfd, EPOLL_CTL_ADD, io->wake_rd, AIO__EPEV(&ev)) == 0 ? 0 : -errno;
 }
 
 static int aio__be_wait(aio_reactor *io, aio_time timeout)
 {
-    struct epoll_event ev[AIO__BATCH];
+    aio__epoll_ev ev[AIO__BATCH];
     int n, i;
     io->waits++;
-    n = AIO_SYS_epoll_wait(io->bfd, ev, AIO__BATCH, aio__timeout_ms(timeout));
+    n = AIO_SYS_epoll_wait(io->bfd, AIO__EPEV(ev), AIO__BATCH, aio__timeout_ms(timeout));
     if (n < 0) {
         if (errno != EINTR)
             return -errno;

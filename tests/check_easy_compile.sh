@@ -8,6 +8,7 @@
 # failure is the mistake's and not the harness's.
 #
 #   sh tests/check_easy_compile.sh        (CC picks the compiler; cc by default)
+# Under tcc only the refusal is checked, not the wording.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 cc=${CC:-cc}
@@ -15,6 +16,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bad=0 n=0
 flags="-std=c99 -Wall -Wextra -Wpedantic -Werror -I$root -c -o $tmp/o.o"
+# The messages checked are gcc's and clang's; another compiler (tcc) must
+# still refuse every mistake, in its own words.
+words=1
+case $($cc -v 2>&1) in *"tcc version"*) words=0 ;; esac
 
 # file BODY: writes $tmp/t.c, a translation unit including aio_easy.h
 file() {
@@ -33,7 +38,7 @@ fails() {
     if $cc $flags ${3:-} "$tmp/t.c" 2>"$tmp/err"; then
         echo "FAIL $1: compiled"; bad=$((bad + 1)); return
     fi
-    if ! grep -Eq -e "$2" "$tmp/err"; then
+    if [ $words = 1 ] && ! grep -Eq -e "$2" "$tmp/err"; then
         echo "FAIL $1: message missing: $2"; head -n 5 "$tmp/err"; bad=$((bad + 1))
     fi
 }
