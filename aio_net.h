@@ -68,6 +68,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 
@@ -111,6 +112,9 @@ AIO_API char *aio_sockaddr_format(const aio_sockaddr *a, char *out, size_t n);
  * caller).  accept must return a descriptor; the header then makes it
  * non-blocking and close-on-exec itself.  `ctx` is passed to every call.
  * aio_net_sys_ops() is the table of the real calls (a hook can forward to it).
+ * With a table of its own, a stream's AIO_STREAM_WRITEV sends one piece per
+ * call through `send`; with the real calls it gathers (sendmsg, or writev
+ * for a descriptor that is not a socket).
  */
 typedef struct aio_net_ops {
     long (*recv)(void *ctx, int fd, void *buf, size_t len);
@@ -159,6 +163,12 @@ AIO_API const aio_net_ops *aio_net_sys_ops(void);
 #endif
 #ifndef AIO_SYS_sendto
 #define AIO_SYS_sendto sendto
+#endif
+#ifndef AIO_SYS_sendmsg
+#define AIO_SYS_sendmsg sendmsg
+#endif
+#ifndef AIO_SYS_writev
+#define AIO_SYS_writev writev
 #endif
 #ifndef AIO_SYS_getsockopt
 #define AIO_SYS_getsockopt getsockopt
@@ -320,6 +330,27 @@ AIO_API int aio_stream_set_wbuffer(aio_stream *s, void *buf, size_t cap);
 #define AIO_STREAM_WRITE_ALL(rc, s, src, n) \
     AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_write_begin(aio__t, (s), (src), (n)), \
                  aio__stream_next(aio__t, (s), 1))
+
+/**
+ * Gather write (asyncio writer.writelines + drain, POSIX writev): writes
+ * every byte of the `iovcnt` pieces iov[0..iovcnt) in order, as
+ * AIO_STREAM_WRITE_ALL writes one buffer, with up to AIO_STREAM_IOV_BATCH
+ * pieces per system call.  `iov` (POSIX struct iovec) is not modified and
+ * must stay valid until the write ends; empty pieces are skipped.  Buffered
+ * bytes (AIO_STREAM_WRITE) are sent first.  rc = the total byte count, or an
+ * error with aio_stream_written(s) bytes already written: those of
+ * AIO_STREAM_WRITE_ALL, and AIO_EINVAL for iovcnt < 0 or over
+ * AIO_STREAM_IOV_MAX, a NULL iov with iovcnt > 0, a NULL piece of nonzero
+ * length, or a total over INT_MAX.  iovcnt == 0 is a checkpoint that
+ * returns 0.
+ */
+#define AIO_STREAM_WRITEV(rc, s, iov, iovcnt) \
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_writev_begin(aio__t, (s), (iov), (iovcnt)), \
+                 aio__stream_next(aio__t, (s), 1))
+/** Pieces AIO_STREAM_WRITEV passes to one system call. */
+#define AIO_STREAM_IOV_BATCH 16
+/** Most pieces one AIO_STREAM_WRITEV takes (POSIX's smallest IOV_MAX). */
+#define AIO_STREAM_IOV_MAX 1024
 
 /**
  * Buffered write (asyncio writer.write without drain, a BufWriter): copies
@@ -763,7 +794,7 @@ AIO_API int aio_udp_close(aio_loop *loop, aio_udp *u);
 /* Internals used by the macros                                              */
 /* ------------------------------------------------------------------------ */
 
-enum { AIO__OP_SOME = 1, AIO__OP_EXACT, AIO__OP_UNTIL, AIO__OP_WRITE, AIO__OP_BWRITE, AIO__OP_FLUSH };
+enum { AIO__OP_SOME = 1, AIO__OP_EXACT, AIO__OP_UNTIL, AIO__OP_WRITE, AIO__OP_BWRITE, AIO__OP_FLUSH, AIO__OP_WRITEV };
 enum { AIO__PH_IDLE = 0, AIO__PH_WAIT, AIO__PH_DONE };
 
 /* Begin an operation, then, while it is parked, suspend and continue it. */
@@ -780,6 +811,7 @@ AIO_API int aio__stream_read_begin(aio_task *t, aio_stream *s, int kind, void *d
                                    size_t dlen);
 AIO_API int aio__stream_write_begin(aio_task *t, aio_stream *s, const void *src, size_t n);
 AIO_API int aio__stream_send_begin(aio_task *t, aio_stream *s, int kind, const void *src, size_t n);
+AIO_API int aio__stream_writev_begin(aio_task *t, aio_stream *s, const struct iovec *iov, int iovcnt);
 AIO_API int aio__stream_next(aio_task *t, aio_stream *s, int wr);
 AIO_API void aio__connect_setup(aio_connect *op, aio_stream *s, const char *host, int port, const aio_sockaddr *addr,
                                 const char *path);
@@ -990,6 +1022,19 @@ static long aio__sys_sendto(void *ctx, int fd, const void *buf, size_t len, cons
     ssize_t n;
     (void)ctx;
     n = AIO_SYS_sendto(fd, buf, len, AIO__NOSIGNAL, sa, salen);
+    return n < 0 ? -(long)errno : (long)n;
+}
+
+static long aio__sys_sendv(int fd, const struct iovec *iov, int iovcnt)
+{
+    struct msghdr m;
+    ssize_t n;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = (struct iovec *)(uintptr_t)iov;
+    m.msg_iovlen = (size_t)iovcnt;
+    n = AIO_SYS_sendmsg(fd, &m, AIO__NOSIGNAL);
+    if (n < 0 && errno == ENOTSOCK)
+        n = AIO_SYS_writev(fd, iov, iovcnt);
     return n < 0 ? -(long)errno : (long)n;
 }
 
@@ -1231,6 +1276,32 @@ static int aio__stream_read_step(aio_task *t, aio_stream *s)
     }
 }
 
+/* One gather send of what is left of a WRITEV (wr.buf is the iovec array,
+ * wr.dlen its count, wr.done the bytes sent): the pieces from the first
+ * unsent byte on, at most AIO_STREAM_IOV_BATCH of them. */
+static long aio__stream_sendv(const aio_net_ops *o, aio_stream *s)
+{
+    const struct iovec *v = (const struct iovec *)(const void *)s->wr.buf;
+    struct iovec part[AIO_STREAM_IOV_BATCH];
+    size_t i = 0, skip = s->wr.done;
+    int k = 0;
+    while (i < s->wr.dlen && skip >= v[i].iov_len) { /* sent whole, or empty */
+        skip -= v[i].iov_len;
+        i++;
+    }
+    for (; i < s->wr.dlen && k < AIO_STREAM_IOV_BATCH; i++) {
+        if (v[i].iov_len == skip) /* empty */
+            continue;
+        part[k].iov_base = (char *)v[i].iov_base + skip;
+        part[k].iov_len = v[i].iov_len - skip;
+        skip = 0;
+        k++;
+    }
+    if (o == &aio__net_sys)
+        return aio__sys_sendv(s->fd, part, k);
+    return o->send(o->ctx, s->fd, part[0].iov_base, part[0].iov_len);
+}
+
 /* Every write kind sends buffered bytes first, so the order of the bytes is
  * the order of the calls.  A buffered write then copies what fits; a flush
  * ends when the buffer is empty. */
@@ -1257,12 +1328,16 @@ static int aio__stream_write_step(aio_task *t, aio_stream *s)
             own = 1;
         } else if (s->wr.kind == AIO__OP_FLUSH || left == 0) {
             return s->wr.kind == AIO__OP_FLUSH ? 0 : (int)s->wr.done;
+        } else if (s->wr.kind == AIO__OP_WRITEV) {
+            p = NULL;
+            k = 0;
+            own = 0;
         } else {
             p = s->wr.buf + s->wr.done;
             k = left;
             own = 0;
         }
-        n = o->send(o->ctx, s->fd, p, k);
+        n = p ? o->send(o->ctx, s->fd, p, k) : aio__stream_sendv(o, s);
         if (n >= 0) {
             if (!own)
                 s->wr.done += (size_t)n;
@@ -1322,6 +1397,26 @@ AIO_IMPL int aio__stream_send_begin(aio_task *t, aio_stream *s, int kind, const 
     s->wr.kind = (uint8_t)kind;
     s->wr.buf = (unsigned char *)(uintptr_t)src;
     s->wr.len = n;
+    return aio__op_finish(t, &s->wr, aio__stream_write_step(t, s));
+}
+
+AIO_IMPL int aio__stream_writev_begin(aio_task *t, aio_stream *s, const struct iovec *iov, int iovcnt)
+{
+    size_t total = 0;
+    int i, rc = aio__op_start(t, &s->wr, s->fd);
+    if (rc)
+        return rc;
+    if (iovcnt < 0 || iovcnt > AIO_STREAM_IOV_MAX || (iovcnt && !iov))
+        return AIO_EINVAL;
+    for (i = 0; i < iovcnt; i++) {
+        if ((iov[i].iov_len && !iov[i].iov_base) || iov[i].iov_len > (size_t)0x7fffffff - total)
+            return AIO_EINVAL;
+        total += iov[i].iov_len;
+    }
+    s->wr.kind = AIO__OP_WRITEV;
+    s->wr.buf = (unsigned char *)(uintptr_t)iov;
+    s->wr.dlen = (size_t)iovcnt;
+    s->wr.len = total;
     return aio__op_finish(t, &s->wr, aio__stream_write_step(t, s));
 }
 

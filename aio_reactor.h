@@ -136,9 +136,10 @@ extern "C" {
  *                AIO_SYS_close
  *   aio_net.h    AIO_SYS_socket AIO_SYS_bind AIO_SYS_listen AIO_SYS_accept
  *                AIO_SYS_connect AIO_SYS_recv AIO_SYS_send AIO_SYS_recvfrom
- *                AIO_SYS_sendto AIO_SYS_getsockopt AIO_SYS_setsockopt
- *                AIO_SYS_getsockname AIO_SYS_shutdown AIO_SYS_unlink (and
- *                fcntl, read, write, close above)
+ *                AIO_SYS_sendto AIO_SYS_sendmsg AIO_SYS_writev
+ *                AIO_SYS_getsockopt AIO_SYS_setsockopt AIO_SYS_getsockname
+ *                AIO_SYS_shutdown AIO_SYS_unlink (and fcntl, read, write,
+ *                close above)
  *   aio_proc.h   AIO_SYS_posix_spawnp AIO_SYS_posix_spawn_file_actions_init
  *                AIO_SYS_posix_spawn_file_actions_adddup2
  *                AIO_SYS_posix_spawn_file_actions_addopen

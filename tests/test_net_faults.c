@@ -23,6 +23,8 @@ struct mover {
     aio_stream *s;
     int rc;
     size_t at;
+    int gather;        /* the writer: AIO_STREAM_WRITEV of five pieces */
+    struct iovec v[5];
 };
 
 static int big_writer(aio_task *t, void *frame)
@@ -30,7 +32,17 @@ static int big_writer(aio_task *t, void *frame)
     struct mover *f = (struct mover *)frame;
     int rc;
     AIO_BEGIN(t, f);
-    AIO_STREAM_WRITE_ALL(rc, f->s, big_src, MIB);
+    if (f->gather) {
+        size_t cut[6] = { 0, 1, MIB / 3, MIB / 3, MIB / 2 + 7, MIB }; /* one piece empty */
+        int i;
+        for (i = 0; i < 5; i++) {
+            f->v[i].iov_base = big_src + cut[i];
+            f->v[i].iov_len = cut[i + 1] - cut[i];
+        }
+        AIO_STREAM_WRITEV(rc, f->s, f->v, 5);
+    } else {
+        AIO_STREAM_WRITE_ALL(rc, f->s, big_src, MIB);
+    }
     f->rc = rc;
     aio_stream_shutdown_write(f->s);
     AIO_END(0);
@@ -74,7 +86,7 @@ static int m_two_fn(aio_task *t, void *frame)
     AIO_END(rc);
 }
 
-TEST(one_mib_arrives_intact_through_short_reads_writes_eintr_and_eagain)
+static void one_mib(int gather)
 {
     static struct m_two m;
     static aio_stream a, b;
@@ -88,6 +100,7 @@ TEST(one_mib_arrives_intact_through_short_reads_writes_eintr_and_eagain)
     memset(&m, 0, sizeof m);
     memset(&fw, 0, sizeof fw);
     memset(&fr, 0, sizeof fr);
+    m.w.gather = gather;
     fw.short_send = 3000;
     fw.eintr_send = 5;
     fw.eagain_send = 3;
@@ -118,9 +131,19 @@ TEST(one_mib_arrives_intact_through_short_reads_writes_eintr_and_eagain)
     aio_stream_close(&L, &b);
 }
 
+TEST(one_mib_arrives_intact_through_short_reads_writes_eintr_and_eagain)
+{
+    one_mib(0);
+}
+
+TEST(one_mib_gathered_arrives_intact_through_short_writes_eintr_and_eagain)
+{
+    one_mib(1);
+}
+
 /* ---- one operation at a time, in one task -------------------------------- */
 
-enum { OP_READ_SOME, OP_READ_EXACT, OP_READ_LINE, OP_WRITE_ALL, OP_ACCEPT, OP_UDP_RECV };
+enum { OP_READ_SOME, OP_READ_EXACT, OP_READ_LINE, OP_WRITEV, OP_WRITE_ALL, OP_ACCEPT, OP_UDP_RECV };
 
 struct m_op {
     aio_frame hdr;
@@ -135,6 +158,7 @@ struct m_op {
     size_t n;
     int rc;
     aio_time at;
+    struct iovec v[3]; /* OP_WRITEV: buf[0..n) in three pieces */
 };
 
 static int m_op_fn(aio_task *t, void *frame)
@@ -152,6 +176,8 @@ static int m_op_fn(aio_task *t, void *frame)
         AIO_STREAM_READ_LINE(rc, f->s, f->n);
     else if (f->op == OP_WRITE_ALL)
         AIO_STREAM_WRITE_ALL(rc, f->s, f->buf, f->n);
+    else if (f->op == OP_WRITEV)
+        AIO_STREAM_WRITEV(rc, f->s, f->v, 3);
     else if (f->op == OP_ACCEPT)
         AIO_ACCEPT(rc, f->l, &f->acc, NULL);
     else if (f->op == OP_UDP_RECV)
@@ -174,6 +200,12 @@ static void op_setup(int op, aio_stream *s, size_t n, aio_time deadline)
     mo.buf = opbuf;
     mo.n = n;
     mo.deadline = deadline;
+    mo.v[0].iov_base = opbuf;
+    mo.v[0].iov_len = n / 3;
+    mo.v[1].iov_base = opbuf + n / 3;
+    mo.v[1].iov_len = n / 3;
+    mo.v[2].iov_base = opbuf + 2 * (n / 3);
+    mo.v[2].iov_len = n - 2 * (n / 3);
     aio_stream_init(&mo.acc, -1, NULL, 0);
 }
 
@@ -327,14 +359,14 @@ TEST(read_line_longer_than_the_limit_is_eoverflow_and_stays_buffered)
     close(sv[1]);
 }
 
-TEST(cancelled_write_all_reports_how_much_it_wrote)
+static void cancelled_write_reports_how_much_it_wrote(int op)
 {
     static aio_stream s;
     int sv[2], sz = 4096;
     pair(sv);
     setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
     aio_stream_init(&s, sv[0], NULL, 0);
-    op_setup(OP_WRITE_ALL, &s, sizeof opbuf, AIO_SEC(1)); /* more than the socket holds */
+    op_setup(op, &s, sizeof opbuf, AIO_SEC(1)); /* more than the socket holds */
     CHECK_EQ(net_run(m_op_fn, &mo), 0);
     CHECK_EQ(mo.rc, AIO_ECANCELED);
     CHECK(aio_stream_written(&s) > 0);
@@ -350,6 +382,16 @@ TEST(cancelled_write_all_reports_how_much_it_wrote)
     CHECK_EQ(test_fd_waits(&L), 0);
     aio_stream_close(&L, &s);
     close(sv[1]);
+}
+
+TEST(cancelled_write_all_reports_how_much_it_wrote)
+{
+    cancelled_write_reports_how_much_it_wrote(OP_WRITE_ALL);
+}
+
+TEST(cancelled_gather_write_reports_how_much_it_wrote)
+{
+    cancelled_write_reports_how_much_it_wrote(OP_WRITEV);
 }
 
 TEST(cancelled_accept_accepts_nothing)
@@ -431,6 +473,7 @@ int main(void)
 {
     net_watchdog(60);
     RUN(one_mib_arrives_intact_through_short_reads_writes_eintr_and_eagain);
+    RUN(one_mib_gathered_arrives_intact_through_short_writes_eintr_and_eagain);
     RUN(injected_econnreset_is_reported_by_read);
     RUN(injected_eintr_on_connect_is_retried);
     RUN(pre_cancelled_read_and_write_make_no_system_call);
@@ -439,6 +482,7 @@ int main(void)
     RUN(cancelled_read_line_keeps_the_partial_line_buffered);
     RUN(read_line_longer_than_the_limit_is_eoverflow_and_stays_buffered);
     RUN(cancelled_write_all_reports_how_much_it_wrote);
+    RUN(cancelled_gather_write_reports_how_much_it_wrote);
     RUN(cancelled_accept_accepts_nothing);
     RUN(cancelled_udp_recvfrom_receives_nothing);
     RUN(second_reader_is_ebusy_and_close_wakes_the_first_with_eclosed);

@@ -1,12 +1,25 @@
 /*
  * tests/test_net_stream.c - aio_net.h stream additions: buffered writes and
  * flush (their order, their send count, a cancelled flush that keeps its
- * bytes), the would-block query and the lingering close.  Socket pairs and
+ * bytes), gather writes (short writes across pieces, buffered bytes first,
+ * a cancelled one, bad arguments), the would-block query and the lingering
+ * close.  Socket pairs and
  * loopback TCP; the virtual clock for every time asserted.
  */
+#define _GNU_SOURCE
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/* The gather calls the stream makes, counted on their way to the real ones. */
+static int nsendmsg, nwritev;
+static ssize_t count_sendmsg(int fd, const struct msghdr *m, int fl) { nsendmsg++; return sendmsg(fd, m, fl); }
+static ssize_t count_writev(int fd, const struct iovec *v, int n) { nwritev++; return writev(fd, v, n); }
+#define AIO_SYS_sendmsg count_sendmsg
+#define AIO_SYS_writev count_writev
+
 #include "net_util.h"
 #include <fcntl.h>
-#include <sys/socket.h>
 
 /* Counts the sends the stream makes, forwarding to the real calls. */
 static int nsends;
@@ -232,6 +245,254 @@ TEST(a_cancelled_flush_keeps_the_unsent_bytes_for_the_next_one)
     aio_stream_close(&L, &m.p.ps);
 }
 
+/* ---- gather writes -------------------------------------------------------- */
+
+#define GV_BIG (300 * 1024) /* more than a socket pair's buffers: short writes */
+static unsigned char gv_a[GV_BIG], gv_b[7], gv_c[GV_BIG / 3], gv_got[GV_BIG + GV_BIG / 3 + 64];
+
+struct m_gv {
+    aio_frame hdr;
+    struct iovec v[6];
+    aio_stream *s;
+    int peer, at, wrc, rrc, pre;
+    aio_group g;
+    aio_task w, r;
+};
+
+/* The writer's and reader's frames: a header, then the shared state. */
+struct gv_sub { aio_frame hdr; struct m_gv *f; };
+static struct gv_sub gv_wf, gv_rf;
+
+static int m_gv_writer(aio_task *t, void *frame)
+{
+    struct m_gv *f = ((struct gv_sub *)frame)->f;
+    int rc;
+    AIO_BEGIN(t, frame);
+    AIO_STREAM_WRITE(rc, f->s, "<", 1); /* buffered (when the stream has a buffer): goes first */
+    f->pre = rc;
+    AIO_STREAM_WRITEV(rc, f->s, f->v, 6);
+    f->wrc = rc;
+    if (aio_stream_shutdown_write(f->s) != 0) /* a pipe: the end of stream is the close */
+        aio_stream_close(aio_task_loop(t), f->s);
+    AIO_END(0);
+}
+
+static int m_gv_reader(aio_task *t, void *frame)
+{
+    struct m_gv *f = ((struct gv_sub *)frame)->f;
+    AIO_BEGIN(t, frame);
+    for (;;) {
+        ssize_t k = read(f->peer, gv_got + f->at, sizeof gv_got - (size_t)f->at);
+        if (k > 0) {
+            f->at += (int)k;
+        } else if (k == 0) {
+            break;
+        } else {
+            int rc;
+            AIO_WAIT_READABLE(rc, f->peer);
+            if (rc != 0)
+                break;
+        }
+    }
+    AIO_END(0);
+}
+
+static int m_gv_fn(aio_task *t, void *frame)
+{
+    struct m_gv *f = (struct m_gv *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_group_enter(t, &f->g, AIO_GROUP_FAIL_FAST);
+    gv_wf.f = gv_rf.f = f;
+    aio_spawn(&f->g, &f->w, m_gv_writer, &gv_wf);
+    aio_spawn(&f->g, &f->r, m_gv_reader, &gv_rf);
+    AIO_GROUP_WAIT(rc, &f->g, 0);
+    AIO_END(rc);
+}
+
+/* Runs one gather write of six pieces (two empty) to the peer end, and
+ * checks the peer got "<" (when buffered) and then every piece in order. */
+static void gather_once(const aio_net_ops *ops, int buffered)
+{
+    static struct m_gv m;
+    static aio_stream st;
+    size_t want = 0, i, at = 0;
+    int sv[2];
+    memset(&m, 0, sizeof m);
+    memset(&gv_wf, 0, sizeof gv_wf);
+    memset(&gv_rf, 0, sizeof gv_rf);
+    for (i = 0; i < GV_BIG; i++)
+        gv_a[i] = (unsigned char)(i * 7u + (i >> 8));
+    for (i = 0; i < sizeof gv_c; i++)
+        gv_c[i] = (unsigned char)(i * 13u + 5u);
+    memcpy(gv_b, "-middle", 7);
+    m.v[0].iov_base = NULL; m.v[0].iov_len = 0;
+    m.v[1].iov_base = gv_a; m.v[1].iov_len = GV_BIG;
+    m.v[2].iov_base = gv_b; m.v[2].iov_len = 0;
+    m.v[3].iov_base = gv_b; m.v[3].iov_len = 7;
+    m.v[4].iov_base = gv_c; m.v[4].iov_len = sizeof gv_c;
+    m.v[5].iov_base = (void *)"!"; m.v[5].iov_len = 1;
+    for (i = 0; i < 6; i++)
+        want += m.v[i].iov_len;
+    pair(sv);
+    CHECK_EQ(aio_stream_init(&st, sv[0], NULL, 0), 0);
+    if (ops)
+        aio_stream_set_ops(&st, ops);
+    if (buffered)
+        CHECK_EQ(aio_stream_set_wbuffer(&st, wb, sizeof wb), 0);
+    m.s = &st;
+    m.peer = sv[1];
+    CHECK_EQ(net_run(m_gv_fn, &m), 0);
+    CHECK_EQ(m.pre, 1);
+    CHECK_EQ(m.wrc, (int)want);
+    CHECK_EQ(aio_stream_written(&st), want);
+    CHECK_EQ(m.at, (int)want + 1);
+    CHECK_EQ(gv_got[at++], '<');
+    CHECK(memcmp(gv_got + at, gv_a, GV_BIG) == 0);
+    at += GV_BIG;
+    CHECK(memcmp(gv_got + at, "-middle", 7) == 0);
+    at += 7;
+    CHECK(memcmp(gv_got + at, gv_c, sizeof gv_c) == 0);
+    at += sizeof gv_c;
+    CHECK_EQ(gv_got[at], '!');
+    aio_stream_close(&L, &st);
+    close(sv[1]);
+}
+
+TEST(a_gather_write_sends_every_piece_in_order_through_short_writes)
+{
+    nsends = nsendmsg = nwritev = 0;
+    gather_once(NULL, 1);           /* the real calls: sendmsg, buffered "<" first */
+    CHECK_EQ(nsends, 0);
+    CHECK(nsendmsg >= 2);           /* more than a socket buffer: several gathers */
+    CHECK(nsendmsg < 100);          /* ... of many pieces each, not one per piece */
+    CHECK_EQ(nwritev, 0);
+    nsendmsg = 0;
+    counting = *aio_net_sys_ops();  /* a table of its own: one piece per send */
+    counting.send = count_send;
+    gather_once(&counting, 0);
+    CHECK(nsends >= 5);             /* "<", then at least one send per nonempty piece */
+    CHECK_EQ(nsendmsg, 0);
+}
+
+TEST(a_gather_write_to_a_pipe_uses_writev)
+{
+    static aio_stream st;
+    static struct m_gv m;
+    int p[2];
+    memset(&m, 0, sizeof m);
+    memset(&gv_wf, 0, sizeof gv_wf);
+    memset(&gv_rf, 0, sizeof gv_rf);
+    CHECK_EQ(pipe(p), 0);
+    CHECK_EQ(fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK), 0);
+    CHECK_EQ(aio_stream_init(&st, p[1], NULL, 0), 0);
+    m.v[0].iov_base = (void *)"ab"; m.v[0].iov_len = 2;
+    m.v[1].iov_base = (void *)"cde"; m.v[1].iov_len = 3;
+    m.s = &st;
+    m.peer = p[0];
+    nwritev = 0;
+    CHECK_EQ(net_run(m_gv_fn, &m), 0); /* v[2..5] are empty */
+    CHECK_EQ(nwritev, 1);
+    CHECK_EQ(m.wrc, 5);
+    CHECK_EQ(m.at, 6);
+    CHECK(memcmp(gv_got, "<abcde", 6) == 0);
+    aio_stream_close(&L, &st);
+    close(p[0]);
+}
+
+struct m_gvbad {
+    aio_frame hdr;
+    struct iovec v[2];
+    int r[6];
+};
+
+static int m_gvbad_fn(aio_task *t, void *frame)
+{
+    struct m_gvbad *f = (struct m_gvbad *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    AIO_STREAM_WRITEV(rc, &s, f->v, -1);
+    f->r[0] = rc;
+    AIO_STREAM_WRITEV(rc, &s, (const struct iovec *)NULL, 1);
+    f->r[1] = rc;
+    AIO_STREAM_WRITEV(rc, &s, f->v, AIO_STREAM_IOV_MAX + 1);
+    f->r[2] = rc;
+    f->v[0].iov_base = NULL; /* a NULL piece of nonzero length */
+    f->v[0].iov_len = 1;
+    AIO_STREAM_WRITEV(rc, &s, f->v, 1);
+    f->r[3] = rc;
+    f->v[0].iov_base = (void *)"x";
+    f->v[0].iov_len = (size_t)0x40000000;
+    f->v[1].iov_base = (void *)"x";
+    f->v[1].iov_len = (size_t)0x40000000; /* the total is over INT_MAX */
+    AIO_STREAM_WRITEV(rc, &s, f->v, 2);
+    f->r[4] = rc;
+    AIO_STREAM_WRITEV(rc, &s, f->v, 0); /* nothing: a checkpoint */
+    f->r[5] = rc;
+    AIO_END(0);
+}
+
+TEST(a_gather_write_refuses_bad_arguments_and_sends_nothing)
+{
+    static struct m_gvbad m;
+    int sv[2];
+    unsigned char b[4];
+    memset(&m, 0, sizeof m);
+    pair(sv);
+    CHECK_EQ(aio_stream_init(&s, sv[0], NULL, 0), 0);
+    CHECK_EQ(net_run(m_gvbad_fn, &m), 0);
+    CHECK_EQ(m.r[0], AIO_EINVAL);
+    CHECK_EQ(m.r[1], AIO_EINVAL);
+    CHECK_EQ(m.r[2], AIO_EINVAL);
+    CHECK_EQ(m.r[3], AIO_EINVAL);
+    CHECK_EQ(m.r[4], AIO_EINVAL);
+    CHECK_EQ(m.r[5], 0);
+    CHECK_EQ(drain(sv[1], b, sizeof b), 0);
+    aio_stream_close(&L, &s);
+    close(sv[1]);
+}
+
+struct m_gvcan {
+    aio_frame hdr;
+    struct iovec v[2];
+    aio_scope sc;
+    int rc;
+};
+
+static int m_gvcan_fn(aio_task *t, void *frame)
+{
+    struct m_gvcan *f = (struct m_gvcan *)frame;
+    int rc;
+    AIO_BEGIN(t, f);
+    aio_move_on_after(t, &f->sc, AIO_MS(10));
+    AIO_STREAM_WRITEV(rc, &s, f->v, 2); /* the peer never reads: blocks, then cancelled */
+    f->rc = rc;
+    aio_scope_exit(t, &f->sc, rc);
+    AIO_END(0);
+}
+
+TEST(a_cancelled_gather_write_reports_the_bytes_it_wrote)
+{
+    static struct m_gvcan m;
+    static unsigned char sink[GV_BIG + GV_BIG / 3 + 64];
+    int sv[2], n, total = 0;
+    memset(&m, 0, sizeof m);
+    pair(sv);
+    CHECK_EQ(aio_stream_init(&s, sv[0], NULL, 0), 0);
+    m.v[0].iov_base = gv_a; m.v[0].iov_len = GV_BIG;
+    m.v[1].iov_base = gv_c; m.v[1].iov_len = sizeof gv_c;
+    CHECK_EQ(net_run(m_gvcan_fn, &m), 0);
+    CHECK_EQ(m.rc, AIO_ECANCELED);
+    CHECK(aio_stream_written(&s) > 0);
+    CHECK(aio_stream_written(&s) < (size_t)GV_BIG);
+    while ((n = drain(sv[1], sink + total, (int)sizeof sink - total)) > 0)
+        total += n;
+    CHECK_EQ((size_t)total, aio_stream_written(&s)); /* what it says it wrote is what arrived */
+    CHECK(memcmp(sink, gv_a, (size_t)total) == 0);
+    aio_stream_close(&L, &s);
+    close(sv[1]);
+}
+
 /* ---- would a read block? --------------------------------------------------- */
 
 struct m_wb {
@@ -393,6 +654,10 @@ int main(void)
     RUN(buffered_writes_reach_the_peer_in_one_send_at_the_flush);
     RUN(writes_keep_their_order_and_a_write_larger_than_the_buffer_goes_direct);
     RUN(a_cancelled_flush_keeps_the_unsent_bytes_for_the_next_one);
+    RUN(a_gather_write_sends_every_piece_in_order_through_short_writes);
+    RUN(a_gather_write_to_a_pipe_uses_writev);
+    RUN(a_gather_write_refuses_bad_arguments_and_sends_nothing);
+    RUN(a_cancelled_gather_write_reports_the_bytes_it_wrote);
     RUN(read_would_block_sees_buffered_bytes_kernel_data_and_end_of_stream);
     RUN(a_lingering_close_lets_the_peer_read_everything_and_end_cleanly);
     RUN(a_lingering_close_gives_up_at_its_timeout_and_closes_anyway);
