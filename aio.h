@@ -358,12 +358,12 @@ struct aio_hold {
 
 /** Task states (aio_task.state). */
 enum {
-    AIO_TASK_IDLE = 0, /* never spawned, or finished and unlinked: may be spawned again */
-    AIO_TASK_READY,    /* in the run queue */
-    AIO_TASK_RUNNING,  /* being stepped by the loop (AIO_DEBUG builds; a release build leaves READY) */
-    AIO_TASK_PARKED,   /* suspended until something reschedules it */
-    AIO_TASK_DONE,     /* finished; result in aio_task_rc() */
-    AIO_TASK_FAILED    /* finished with an error; linked in its group's failed list until the group is waited */
+    AIO__TASK_IDLE = 0, /* never spawned, or finished and unlinked: may be spawned again */
+    AIO__TASK_READY,    /* in the run queue */
+    AIO__TASK_RUNNING,  /* being stepped by the loop (AIO_DEBUG builds; a release build leaves READY) */
+    AIO__TASK_PARKED,   /* suspended until something reschedules it */
+    AIO__TASK_DONE,     /* finished; result in aio_task_rc() */
+    AIO__TASK_FAILED    /* finished with an error; linked in its group's failed list until the group is waited */
 };
 
 /**
@@ -397,13 +397,13 @@ struct aio_task {
 };
 
 /** Cancel-scope flags (aio_scope.flags). */
-#define AIO_SCOPE_CANCEL_CALLED 0x01u   /* cancel was requested (sticky) */
-#define AIO_SCOPE_CANCELLED_CAUGHT 0x02u /* this scope caught the cancellation on exit */
-#define AIO_SCOPE_SHIELD 0x04u           /* outer cancellations do not reach inside */
-#define AIO_SCOPE_ACTIVE 0x08u           /* entered and not yet exited */
-#define AIO_SCOPE_EXITED 0x10u           /* exited; entering again reuses it, keeping a sticky cancel (aio_scope_init resets) */
-#define AIO_SCOPE_FAIL 0x20u             /* fail_after/fail_at: a caught cancellation becomes AIO_ETIMEDOUT */
-#define AIO_SCOPE_GROUP 0x40u            /* the scope is embedded in an aio_group */
+#define AIO__SCOPE_CANCEL_CALLED 0x01u   /* cancel was requested (sticky) */
+#define AIO__SCOPE_CANCELLED_CAUGHT 0x02u /* this scope caught the cancellation on exit */
+#define AIO__SCOPE_SHIELD 0x04u           /* outer cancellations do not reach inside */
+#define AIO__SCOPE_ACTIVE 0x08u           /* entered and not yet exited */
+#define AIO__SCOPE_EXITED 0x10u           /* exited; entering again reuses it, keeping a sticky cancel (aio_scope_init resets) */
+#define AIO__SCOPE_FAIL 0x20u             /* fail_after/fail_at: a caught cancellation becomes AIO_ETIMEDOUT */
+#define AIO__SCOPE_GROUP 0x40u            /* the scope is embedded in an aio_group */
 
 /** Why a scope was cancelled (aio_scope.source). */
 enum {
@@ -436,7 +436,7 @@ enum {
 };
 
 /** Group states. */
-enum { AIO_GROUP_IDLE = 0, AIO_GROUP_OPEN, AIO_GROUP_JOINING, AIO_GROUP_CLOSED };
+enum { AIO__GROUP_IDLE = 0, AIO__GROUP_OPEN, AIO__GROUP_JOINING, AIO__GROUP_CLOSED };
 
 /**
  * A task group (trio nursery, asyncio TaskGroup, anyio TaskGroup).  Owned by
@@ -1055,9 +1055,9 @@ AIO_API void aio_scope_set_deadline(aio_scope *s, aio_time deadline);
 AIO_API void aio_scope_set_shield(aio_scope *s, int on);
 
 /** Nonzero once cancel was requested on `s` (explicitly or by its deadline). */
-#define aio_scope_cancel_called(s) (((s)->flags & AIO_SCOPE_CANCEL_CALLED) != 0)
+#define aio_scope_cancel_called(s) (((s)->flags & AIO__SCOPE_CANCEL_CALLED) != 0)
 /** Nonzero if `s` caught a cancellation when it was exited. */
-#define aio_scope_cancelled_caught(s) (((s)->flags & AIO_SCOPE_CANCELLED_CAUGHT) != 0)
+#define aio_scope_cancelled_caught(s) (((s)->flags & AIO__SCOPE_CANCELLED_CAUGHT) != 0)
 
 /**
  * trio current_effective_deadline: AIO_TIME_NEG_INF if `t` is effectively
@@ -1833,8 +1833,8 @@ AIO_IMPL int aio_loop_init(aio_loop *L, const aio_config *cfg)
     L->root.scope.owner = NULL;
     L->root.scope.tm.kind = AIO__TM_SCOPE;
     L->root.scope.tm.deadline = AIO_TIME_INF;
-    L->root.scope.flags = AIO_SCOPE_ACTIVE | AIO_SCOPE_GROUP;
-    L->root.state = AIO_GROUP_OPEN;
+    L->root.scope.flags = AIO__SCOPE_ACTIVE | AIO__SCOPE_GROUP;
+    L->root.state = AIO__GROUP_OPEN;
     L->root.loop = L;
     L->run_tailp = &L->run_head;
 #if defined(AIO_DEBUG) && !defined(AIO_NO_INSTRUMENTS)
@@ -1875,7 +1875,7 @@ static uint64_t aio__rand(aio_loop *L)
  * step that takes the queue terminates it. */
 static void aio__enqueue(aio_loop *L, aio_task *t)
 {
-    t->state = AIO_TASK_READY;
+    t->state = AIO__TASK_READY;
     *L->run_tailp = t;
     L->run_tailp = &t->u.q.next;
     L->nready++;
@@ -1932,14 +1932,14 @@ static AIO__INLINE void aio__step_task(aio_loop *L, aio_task *t)
 {
     L->current = t;
 #ifdef AIO_DEBUG
-    t->state = AIO_TASK_RUNNING;
+    t->state = AIO__TASK_RUNNING;
 #endif
     for (;;) {
         aio_frame *f = t->top;
         int rc = f->fn(t, f);
         if (AIO__LIKELY(rc == AIO__YIELDED)) { /* AIO_YIELD: back of the run queue */
 #ifdef AIO_DEBUG
-            t->state = AIO_TASK_READY;
+            t->state = AIO__TASK_READY;
 #endif
             *L->run_tailp = t;
             L->run_tailp = &t->u.q.next;
@@ -1948,7 +1948,7 @@ static AIO__INLINE void aio__step_task(aio_loop *L, aio_task *t)
         }
         if (AIO__IS_SUSPENDED(rc)) {
             /* Parked, or rescheduled by the operation it suspended in. */
-            AIO__ASSERT(L, t->state != AIO_TASK_RUNNING,
+            AIO__ASSERT(L, t->state != AIO__TASK_RUNNING,
                         "a coroutine suspended without parking or rescheduling its task "
                         "(a begin function returned AIO_PARKED without parking)");
             break;
@@ -2073,9 +2073,9 @@ static int aio__chain_cancelled(const aio_scope *s, const aio_task *t)
 {
     for (;;) {
         while (s && s->owner == t) {
-            if (s->flags & AIO_SCOPE_CANCEL_CALLED)
+            if (s->flags & AIO__SCOPE_CANCEL_CALLED)
                 return 1;
-            if (s->flags & AIO_SCOPE_SHIELD)
+            if (s->flags & AIO__SCOPE_SHIELD)
                 return 0;
             s = s->parent;
         }
@@ -2112,7 +2112,7 @@ AIO_IMPL int aio_check_cancel(aio_task *t)
  * now effectively cancelled. */
 static void aio__try_abort(aio_loop *L, aio_task *t)
 {
-    if (t->state != AIO_TASK_PARKED || (t->flags & AIO__TF_ABORTED))
+    if (t->state != AIO__TASK_PARKED || (t->flags & AIO__TF_ABORTED))
         return;
     if (!aio__chain_cancelled(t->scope, t))
         return;
@@ -2151,10 +2151,10 @@ static void aio__deliver_task(aio_loop *L, aio_task *t, const aio_scope *stop)
 {
     aio_scope *s;
     aio__try_abort(L, t);
-    if (t->state == AIO_TASK_PARKED && t->wait_kind == AIO__WAIT_START)
+    if (t->state == AIO__TASK_PARKED && t->wait_kind == AIO__WAIT_START)
         aio__deliver_task(L, (aio_task *)t->top->wait.ptr, NULL);
     for (s = t->scope; s && s != stop && s->owner == t; s = s->parent) {
-        if (s->flags & AIO_SCOPE_GROUP) {
+        if (s->flags & AIO__SCOPE_GROUP) {
             aio_task *c;
             for (c = aio__group_of_scope(s)->live_head; c; c = c->sib_next)
                 aio__deliver_task(L, c, NULL);
@@ -2165,7 +2165,7 @@ static void aio__deliver_task(aio_loop *L, aio_task *t, const aio_scope *stop)
 /* A change on active scope `s` may have cancelled tasks under it. */
 static void aio__deliver_scope(aio_loop *L, aio_scope *s)
 {
-    if (!(s->flags & AIO_SCOPE_ACTIVE))
+    if (!(s->flags & AIO__SCOPE_ACTIVE))
         return;
     if (!s->owner) { /* the loop's root group */
         aio_task *c;
@@ -2187,12 +2187,12 @@ static aio_loop *aio__scope_loop(const aio_scope *s)
 
 static void aio__scope_cancel(aio_loop *L, aio_scope *s, int source, const char *reason)
 {
-    if (s->flags & AIO_SCOPE_CANCEL_CALLED)
+    if (s->flags & AIO__SCOPE_CANCEL_CALLED)
         return;
-    s->flags |= AIO_SCOPE_CANCEL_CALLED;
+    s->flags |= AIO__SCOPE_CANCEL_CALLED;
     s->source = (uint8_t)source;
     s->reason = reason;
-    if (s->flags & AIO_SCOPE_ACTIVE) {
+    if (s->flags & AIO__SCOPE_ACTIVE) {
         L->ncancel++;
         aio__deliver_scope(L, s);
     }
@@ -2215,10 +2215,10 @@ AIO_IMPL void aio_scope_cancel(aio_scope *s, const char *reason)
 {
     if (!s)
         return;
-    if (!(s->flags & AIO_SCOPE_ACTIVE)) {
+    if (!(s->flags & AIO__SCOPE_ACTIVE)) {
         /* Not entered (or exited): remember it; entry will count it. */
-        if (!(s->flags & AIO_SCOPE_CANCEL_CALLED)) {
-            s->flags |= AIO_SCOPE_CANCEL_CALLED;
+        if (!(s->flags & AIO__SCOPE_CANCEL_CALLED)) {
+            s->flags |= AIO__SCOPE_CANCEL_CALLED;
             s->source = AIO_CANCEL_EXPLICIT;
             s->reason = reason;
         }
@@ -2233,18 +2233,18 @@ AIO_IMPL int aio_scope_enter(aio_task *t, aio_scope *s, aio_time deadline)
     if (!t || !s)
         return AIO_EINVAL;
     L = aio_task_loop(t);
-    AIO__ASSERT(L, !(s->flags & AIO_SCOPE_ACTIVE), "aio_scope_enter: scope is already active");
-    if (s->flags & AIO_SCOPE_ACTIVE)
+    AIO__ASSERT(L, !(s->flags & AIO__SCOPE_ACTIVE), "aio_scope_enter: scope is already active");
+    if (s->flags & AIO__SCOPE_ACTIVE)
         return AIO_EBUSY;
-    if (s->flags & AIO_SCOPE_EXITED)
-        s->flags &= (uint8_t)~(AIO_SCOPE_EXITED | AIO_SCOPE_CANCELLED_CAUGHT);
+    if (s->flags & AIO__SCOPE_EXITED)
+        s->flags &= (uint8_t)~(AIO__SCOPE_EXITED | AIO__SCOPE_CANCELLED_CAUGHT);
     s->tm.kind = AIO__TM_SCOPE;
     s->tm.armed = 0;
     s->parent = t->scope;
     s->owner = t;
-    s->flags |= AIO_SCOPE_ACTIVE;
+    s->flags |= AIO__SCOPE_ACTIVE;
     t->scope = s;
-    if (s->flags & AIO_SCOPE_CANCEL_CALLED) {
+    if (s->flags & AIO__SCOPE_CANCEL_CALLED) {
         L->ncancel++;
     } else if (deadline != AIO_TIME_INF) {
         if (!AIO_TIME_BEFORE(aio__now(L), deadline)) {
@@ -2305,14 +2305,14 @@ static int aio__enter_abs(aio_task *t, aio_scope *s, aio_time when, uint8_t extr
 
 AIO_IMPL int aio_move_on_after(aio_task *t, aio_scope *s, aio_time d) { return aio__enter_rel(t, s, d, 0); }
 AIO_IMPL int aio_move_on_at(aio_task *t, aio_scope *s, aio_time when) { return aio__enter_abs(t, s, when, 0); }
-AIO_IMPL int aio_fail_after(aio_task *t, aio_scope *s, aio_time d) { return aio__enter_rel(t, s, d, AIO_SCOPE_FAIL); }
-AIO_IMPL int aio_fail_at(aio_task *t, aio_scope *s, aio_time when) { return aio__enter_abs(t, s, when, AIO_SCOPE_FAIL); }
+AIO_IMPL int aio_fail_after(aio_task *t, aio_scope *s, aio_time d) { return aio__enter_rel(t, s, d, AIO__SCOPE_FAIL); }
+AIO_IMPL int aio_fail_at(aio_task *t, aio_scope *s, aio_time when) { return aio__enter_abs(t, s, when, AIO__SCOPE_FAIL); }
 
 AIO_IMPL int aio_cleanup_enter(aio_task *t, aio_scope *s, aio_time grace)
 {
     if (grace == AIO_TIME_INF)
-        return aio__enter_abs(t, s, AIO_TIME_INF, AIO_SCOPE_SHIELD);
-    return aio__enter_rel(t, s, grace, AIO_SCOPE_SHIELD);
+        return aio__enter_abs(t, s, AIO_TIME_INF, AIO__SCOPE_SHIELD);
+    return aio__enter_rel(t, s, grace, AIO__SCOPE_SHIELD);
 }
 
 /* Pops `s` (the innermost scope of its owner) and decides whether it catches. */
@@ -2324,19 +2324,19 @@ static int aio__scope_pop(aio_loop *L, aio_task *t, aio_scope *s, int rc)
      * cancellation comes from further out, where it will be caught), so
      * only the scope that was cancelled looks outwards: unwinding N nested
      * scopes under a cancelled outermost one costs O(N), not O(N^2). */
-    if (rc == AIO_ECANCELED && (s->flags & AIO_SCOPE_CANCEL_CALLED)) {
-        if ((s->flags & AIO_SCOPE_SHIELD) || !aio__chain_cancelled(s->parent, t))
+    if (rc == AIO_ECANCELED && (s->flags & AIO__SCOPE_CANCEL_CALLED)) {
+        if ((s->flags & AIO__SCOPE_SHIELD) || !aio__chain_cancelled(s->parent, t))
             caught = 1;
     }
     if (s->tm.armed)
         aio__tm_remove(L, &s->tm);
-    if (s->flags & AIO_SCOPE_CANCEL_CALLED)
+    if (s->flags & AIO__SCOPE_CANCEL_CALLED)
         L->ncancel--;
     t->scope = s->parent;
-    s->flags = (uint8_t)((s->flags & ~AIO_SCOPE_ACTIVE) | AIO_SCOPE_EXITED);
+    s->flags = (uint8_t)((s->flags & ~AIO__SCOPE_ACTIVE) | AIO__SCOPE_EXITED);
     if (caught) {
-        s->flags |= AIO_SCOPE_CANCELLED_CAUGHT;
-        rc = (s->flags & AIO_SCOPE_FAIL) ? AIO_ETIMEDOUT : 0;
+        s->flags |= AIO__SCOPE_CANCELLED_CAUGHT;
+        rc = (s->flags & AIO__SCOPE_FAIL) ? AIO_ETIMEDOUT : 0;
     }
     return rc;
 }
@@ -2347,12 +2347,12 @@ AIO_IMPL int aio_scope_exit(aio_task *t, aio_scope *s, int rc)
     if (!t || !s)
         return AIO_EINVAL;
     L = aio_task_loop(t);
-    AIO__ASSERT(L, (s->flags & AIO_SCOPE_ACTIVE), "aio_scope_exit: scope is not active (exited twice, or never entered)");
-    AIO__ASSERT(L, !(s->flags & AIO_SCOPE_ACTIVE) || s->owner == t, "aio_scope_exit: the scope was entered by another task");
-    AIO__ASSERT(L, t->scope == s || ((s->flags & AIO_SCOPE_ACTIVE) && s->owner != t),
+    AIO__ASSERT(L, (s->flags & AIO__SCOPE_ACTIVE), "aio_scope_exit: scope is not active (exited twice, or never entered)");
+    AIO__ASSERT(L, !(s->flags & AIO__SCOPE_ACTIVE) || s->owner == t, "aio_scope_exit: the scope was entered by another task");
+    AIO__ASSERT(L, t->scope == s || ((s->flags & AIO__SCOPE_ACTIVE) && s->owner != t),
                 "aio_scope_exit: scopes must be exited innermost first");
-    AIO__ASSERT(L, !(s->flags & AIO_SCOPE_GROUP), "aio_scope_exit: a group's scope is left with AIO_GROUP_WAIT");
-    if (!(s->flags & AIO_SCOPE_ACTIVE) || t->scope != s || (s->flags & AIO_SCOPE_GROUP))
+    AIO__ASSERT(L, !(s->flags & AIO__SCOPE_GROUP), "aio_scope_exit: a group's scope is left with AIO_GROUP_WAIT");
+    if (!(s->flags & AIO__SCOPE_ACTIVE) || t->scope != s || (s->flags & AIO__SCOPE_GROUP))
         return AIO_EINVAL;
     return aio__scope_pop(L, t, s, rc);
 }
@@ -2360,7 +2360,7 @@ AIO_IMPL int aio_scope_exit(aio_task *t, aio_scope *s, int rc)
 AIO_IMPL void aio_scope_set_deadline(aio_scope *s, aio_time deadline)
 {
     aio_loop *L;
-    if (!(s->flags & AIO_SCOPE_ACTIVE)) {
+    if (!(s->flags & AIO__SCOPE_ACTIVE)) {
         s->tm.deadline = deadline;
         return;
     }
@@ -2368,7 +2368,7 @@ AIO_IMPL void aio_scope_set_deadline(aio_scope *s, aio_time deadline)
     if (s->tm.armed)
         aio__tm_remove(L, &s->tm);
     s->tm.deadline = deadline;
-    if (s->flags & AIO_SCOPE_CANCEL_CALLED || deadline == AIO_TIME_INF)
+    if (s->flags & AIO__SCOPE_CANCEL_CALLED || deadline == AIO_TIME_INF)
         return;
     if (!AIO_TIME_BEFORE(aio__now(L), deadline))
         aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, AIO__REASON("deadline"));
@@ -2379,14 +2379,14 @@ AIO_IMPL void aio_scope_set_deadline(aio_scope *s, aio_time deadline)
 AIO_IMPL void aio_scope_set_shield(aio_scope *s, int on)
 {
     if (on) {
-        s->flags |= AIO_SCOPE_SHIELD;
+        s->flags |= AIO__SCOPE_SHIELD;
         return;
     }
-    if (!(s->flags & AIO_SCOPE_SHIELD))
+    if (!(s->flags & AIO__SCOPE_SHIELD))
         return;
-    s->flags &= (uint8_t)~AIO_SCOPE_SHIELD;
+    s->flags &= (uint8_t)~AIO__SCOPE_SHIELD;
     /* Outer cancellations may now reach tasks parked inside. */
-    if (s->flags & AIO_SCOPE_ACTIVE) {
+    if (s->flags & AIO__SCOPE_ACTIVE) {
         aio_loop *L = aio__scope_loop(s);
         if (L->ncancel)
             aio__deliver_scope(L, s);
@@ -2400,9 +2400,9 @@ AIO_IMPL aio_time aio_effective_deadline(const aio_task *t)
     if (aio__chain_cancelled(t->scope, t))
         return AIO_TIME_NEG_INF;
     while (s) {
-        if ((s->flags & AIO_SCOPE_ACTIVE) && AIO_TIME_BEFORE(s->tm.deadline, dl))
+        if ((s->flags & AIO__SCOPE_ACTIVE) && AIO_TIME_BEFORE(s->tm.deadline, dl))
             dl = s->tm.deadline;
-        if (s->flags & AIO_SCOPE_SHIELD)
+        if (s->flags & AIO__SCOPE_SHIELD)
             break;
         s = s->parent;
     }
@@ -2412,7 +2412,7 @@ AIO_IMPL aio_time aio_effective_deadline(const aio_task *t)
 AIO_IMPL int aio_task_cancel(aio_task *t)
 {
     aio_loop *L;
-    if (!t || t->state == AIO_TASK_IDLE || t->state == AIO_TASK_DONE || t->state == AIO_TASK_FAILED)
+    if (!t || t->state == AIO__TASK_IDLE || t->state == AIO__TASK_DONE || t->state == AIO__TASK_FAILED)
         return AIO_EINVAL;
     if (t->flags & AIO__TF_CANCELLED)
         return 0;
@@ -2491,7 +2491,7 @@ AIO_IMPL int aio_call_cancel(aio_loop *L, aio_call *c)
 
 static void aio__park(aio_task *t, uint8_t kind, void *obj)
 {
-    t->state = AIO_TASK_PARKED;
+    t->state = AIO__TASK_PARKED;
     t->wait_kind = kind;
     t->flags &= (uint8_t)~(AIO__TF_ABORTED | AIO__TF_RECHECK | AIO__TF_REASON);
     t->u.q.obj = obj;
@@ -2586,7 +2586,7 @@ AIO_IMPL uint32_t aio_lot_repark(aio_lot *from, aio_lot *to, uint32_t n)
 AIO_IMPL void aio_reschedule(aio_task *t, int rc)
 {
     aio_loop *L = aio_task_loop(t);
-    AIO__ASSERT(L, t->state == AIO_TASK_PARKED || t->state == AIO_TASK_RUNNING,
+    AIO__ASSERT(L, t->state == AIO__TASK_PARKED || t->state == AIO__TASK_RUNNING,
                 "aio_reschedule: task is not parked or running (double wake?)");
     t->wait_kind = AIO__WAIT_NONE;
     t->top->rc = rc;
@@ -2682,7 +2682,7 @@ AIO_IMPL int aio__bad_resume(aio_task *t, aio_frame *f, const char *file, int li
 
 static int aio__task_busy(const aio_task *t)
 {
-    return t->state != AIO_TASK_IDLE && t->state != AIO_TASK_DONE;
+    return t->state != AIO__TASK_IDLE && t->state != AIO__TASK_DONE;
 }
 
 static void aio__task_setup(aio_task *c, aio_group *g, aio_fn fn, void *frame, const char *file, int line)
@@ -2740,7 +2740,7 @@ AIO_IMPL int aio_spawn_at(aio_group *g, aio_task *c, aio_fn fn, void *frame, con
     AIO__ASSERT(L, !aio__task_busy(c), "aio_spawn: the task is still in use (running, parked, or failed and linked)");
     if (aio__task_busy(c))
         return AIO_EBUSY;
-    if (g->state != AIO_GROUP_OPEN && g->state != AIO_GROUP_JOINING)
+    if (g->state != AIO__GROUP_OPEN && g->state != AIO__GROUP_JOINING)
         return AIO_ECLOSED;
     aio__task_setup(c, g, fn, frame, file, line);
     c->scope = &g->scope;
@@ -2754,14 +2754,14 @@ AIO_IMPL int aio_spawn_at(aio_group *g, aio_task *c, aio_fn fn, void *frame, con
 
 AIO_IMPL int aio_task_rc(const aio_task *t)
 {
-    if (t->state != AIO_TASK_DONE && t->state != AIO_TASK_FAILED)
+    if (t->state != AIO__TASK_DONE && t->state != AIO__TASK_FAILED)
         return 0;
     return t->top->rc;
 }
 
 AIO_IMPL int aio_task_done(const aio_task *t)
 {
-    return t->state == AIO_TASK_DONE || t->state == AIO_TASK_FAILED;
+    return t->state == AIO__TASK_DONE || t->state == AIO__TASK_FAILED;
 }
 
 AIO_IMPL void aio_task_set_name(aio_task *t, const char *name)
@@ -2810,8 +2810,8 @@ static void aio__group_record(aio_group *g, int rc, const char *file, unsigned l
 static void aio__group_maybe_done(aio_group *g)
 {
     aio_task *o = g->scope.owner;
-    if (g->live == 0 && g->pending_starts == 0 && g->state == AIO_GROUP_JOINING && o &&
-        o->state == AIO_TASK_PARKED && o->wait_kind == AIO__WAIT_GROUP && o->u.q.obj == g)
+    if (g->live == 0 && g->pending_starts == 0 && g->state == AIO__GROUP_JOINING && o &&
+        o->state == AIO__TASK_PARKED && o->wait_kind == AIO__WAIT_GROUP && o->u.q.obj == g)
         aio_reschedule(o, 0);
 }
 
@@ -2826,7 +2826,7 @@ static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
                     g->mode != AIO_GROUP_FIRST_DONE)) {
         aio__live_unlink(g, t);
         t->scope = NULL;
-        t->state = AIO_TASK_DONE;
+        t->state = AIO__TASK_DONE;
         if (rc == AIO_ECANCELED)
             g->saw_cancel = 1;
         goto joiners;
@@ -2840,7 +2840,7 @@ static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
      * above, done for every slow-path exit). */
     while (t->scope && t->scope->owner == t) {
         aio_scope *s = t->scope;
-        if (s->flags & AIO_SCOPE_GROUP) {
+        if (s->flags & AIO__SCOPE_GROUP) {
             if (rc >= 0 || rc == AIO_ECANCELED) {
                 rc = AIO_EBUSY;
                 t->top->rc = rc;
@@ -2849,7 +2849,7 @@ static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
             }
             if (aio__group_of_scope(s)->live || aio__group_of_scope(s)->pending_starts)
                 break;
-            aio__group_of_scope(s)->state = AIO_GROUP_CLOSED;
+            aio__group_of_scope(s)->state = AIO__GROUP_CLOSED;
         }
         (void)aio__scope_pop(L, t, s, 0);
     }
@@ -2876,7 +2876,7 @@ static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
         int src = (t->flags & AIO__TF_STARTED) ? AIO_ECANCELED : (rc < 0 ? rc : AIO_ENOTSTARTED);
         t->flags &= (uint8_t)~(AIO__TF_PRESTART | AIO__TF_STARTED);
         t->sib_next = t->sib_prev = NULL;
-        t->state = AIO_TASK_DONE;
+        t->state = AIO__TASK_DONE;
         t->scope = NULL;
         g->pending_starts--;
         aio_reschedule(starter, src);
@@ -2891,7 +2891,7 @@ static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
         g->saw_cancel = 1;
     if (rc < 0 && rc != AIO_ECANCELED) {
         unsigned line = AIO_PC_LINE(t->top->pc);
-        t->state = AIO_TASK_FAILED;
+        t->state = AIO__TASK_FAILED;
         t->sib_prev = g->failed_tail;
         t->sib_next = NULL;
         if (g->failed_tail)
@@ -2903,7 +2903,7 @@ static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
         if (g->mode == AIO_GROUP_FAIL_FAST)
             aio__scope_cancel(L, &g->scope, AIO_CANCEL_GROUP, AIO__REASON("a child failed"));
     } else {
-        t->state = AIO_TASK_DONE;
+        t->state = AIO__TASK_DONE;
     }
     if (g->mode == AIO_GROUP_FIRST_DONE && !g->winner) {
         g->winner = t;
@@ -2930,7 +2930,7 @@ joiners:
 AIO_IMPL int aio__join_begin(aio_task *t, aio_task *c)
 {
     int rc;
-    if (!c || c->state == AIO_TASK_IDLE || !c->group)
+    if (!c || c->state == AIO__TASK_IDLE || !c->group)
         return AIO_EINVAL;
     rc = aio_check_cancel(t);
     if (rc)
@@ -2951,27 +2951,27 @@ AIO_IMPL int aio_group_enter(aio_task *t, aio_group *g, int mode)
     if (!t || !g || mode < AIO_GROUP_FAIL_FAST || mode > AIO_GROUP_FIRST_DONE)
         return AIO_EINVAL;
     L = aio_task_loop(t);
-    AIO__ASSERT(L, g->state != AIO_GROUP_OPEN && g->state != AIO_GROUP_JOINING, "aio_group_enter: group is already open");
-    if (g->state == AIO_GROUP_OPEN || g->state == AIO_GROUP_JOINING)
+    AIO__ASSERT(L, g->state != AIO__GROUP_OPEN && g->state != AIO__GROUP_JOINING, "aio_group_enter: group is already open");
+    if (g->state == AIO__GROUP_OPEN || g->state == AIO__GROUP_JOINING)
         return AIO_EBUSY;
     /* Forget the previous use (failed children become reusable). */
     while (g->failed_head) {
         aio_task *f = g->failed_head;
         g->failed_head = f->sib_next;
         f->sib_next = f->sib_prev = NULL;
-        f->state = AIO_TASK_DONE;
+        f->state = AIO__TASK_DONE;
     }
     {
-        uint8_t pre = (uint8_t)(g->scope.flags & AIO_SCOPE_CANCEL_CALLED && g->state == AIO_GROUP_IDLE);
+        uint8_t pre = (uint8_t)(g->scope.flags & AIO__SCOPE_CANCEL_CALLED && g->state == AIO__GROUP_IDLE);
         const char *reason = g->scope.reason;
         aio_scope_init(&g->scope);
         if (pre) { /* cancelled before it was entered */
-            g->scope.flags = AIO_SCOPE_CANCEL_CALLED;
+            g->scope.flags = AIO__SCOPE_CANCEL_CALLED;
             g->scope.source = AIO_CANCEL_EXPLICIT;
             g->scope.reason = reason;
         }
     }
-    g->scope.flags |= AIO_SCOPE_GROUP;
+    g->scope.flags |= AIO__SCOPE_GROUP;
     g->live_head = g->live_tail = NULL;
     g->failed_head = g->failed_tail = NULL;
     g->winner = NULL;
@@ -2987,20 +2987,20 @@ AIO_IMPL int aio_group_enter(aio_task *t, aio_group *g, int mode)
     rc = aio_scope_enter(t, &g->scope, AIO_TIME_INF);
     if (rc)
         return rc;
-    g->state = AIO_GROUP_OPEN;
+    g->state = AIO__GROUP_OPEN;
     return 0;
 }
 
 AIO_IMPL void aio_group_cancel(aio_group *g, const char *reason)
 {
-    if (g->state == AIO_GROUP_OPEN || g->state == AIO_GROUP_JOINING)
+    if (g->state == AIO__GROUP_OPEN || g->state == AIO__GROUP_JOINING)
         aio__scope_cancel(aio__scope_loop(&g->scope), &g->scope, AIO_CANCEL_EXPLICIT, reason);
     else
         aio_scope_cancel(&g->scope, reason);
 }
 
 AIO_IMPL aio_task *aio_group_failed_first(const aio_group *g) { return g->failed_head; }
-AIO_IMPL aio_task *aio_group_failed_next(const aio_task *t) { return t->state == AIO_TASK_FAILED ? t->sib_next : NULL; }
+AIO_IMPL aio_task *aio_group_failed_next(const aio_task *t) { return t->state == AIO__TASK_FAILED ? t->sib_next : NULL; }
 AIO_IMPL uint32_t aio_group_failed_count(const aio_group *g)
 {
     uint32_t n = 0;
@@ -3030,7 +3030,7 @@ static int aio__group_leave(aio_loop *L, aio_task *t, aio_group *g)
     int rc = aio__scope_pop(L, t, &g->scope, in);
     if (g->err_count)
         rc = g->err_first;
-    g->state = AIO_GROUP_CLOSED;
+    g->state = AIO__GROUP_CLOSED;
     return rc;
 }
 
@@ -3040,11 +3040,11 @@ AIO_IMPL int aio__group_wait_begin(aio_task *t, aio_group *g, int body_rc)
     if (!t || !g)
         return AIO_EINVAL;
     L = aio_task_loop(t);
-    AIO__ASSERT(L, g->state == AIO_GROUP_OPEN, "AIO_GROUP_WAIT: group is not open (waited twice, or never entered)");
-    AIO__ASSERT(L, g->state != AIO_GROUP_OPEN || g->scope.owner == t, "AIO_GROUP_WAIT: the group was entered by another task");
-    AIO__ASSERT(L, g->state != AIO_GROUP_OPEN || g->scope.owner != t || t->scope == &g->scope,
+    AIO__ASSERT(L, g->state == AIO__GROUP_OPEN, "AIO_GROUP_WAIT: group is not open (waited twice, or never entered)");
+    AIO__ASSERT(L, g->state != AIO__GROUP_OPEN || g->scope.owner == t, "AIO_GROUP_WAIT: the group was entered by another task");
+    AIO__ASSERT(L, g->state != AIO__GROUP_OPEN || g->scope.owner != t || t->scope == &g->scope,
                 "AIO_GROUP_WAIT: scopes entered inside the group body were not exited");
-    if (g->state != AIO_GROUP_OPEN || g->scope.owner != t || t->scope != &g->scope)
+    if (g->state != AIO__GROUP_OPEN || g->scope.owner != t || t->scope != &g->scope)
         return AIO_EINVAL;
     if (body_rc == AIO_ECANCELED)
         g->saw_cancel = 1;
@@ -3052,7 +3052,7 @@ AIO_IMPL int aio__group_wait_begin(aio_task *t, aio_group *g, int body_rc)
         aio__group_record(g, body_rc, NULL, 0);
         aio__scope_cancel(L, &g->scope, AIO_CANCEL_GROUP, AIO__REASON("the group body failed"));
     }
-    g->state = AIO_GROUP_JOINING;
+    g->state = AIO__GROUP_JOINING;
     if (g->live == 0 && g->pending_starts == 0) {
         /* Nothing to wait for: a schedule point that cannot be cancelled. */
         aio__yield(t, 0);
@@ -3082,7 +3082,7 @@ AIO_IMPL int aio__start_begin(aio_task *t, aio_group *g, aio_task *c, aio_fn fn,
     rc = aio_check_cancel(t);
     if (rc)
         return rc;
-    if (g->state != AIO_GROUP_OPEN && g->state != AIO_GROUP_JOINING)
+    if (g->state != AIO__GROUP_OPEN && g->state != AIO__GROUP_JOINING)
         return AIO_ECLOSED;
     AIO__ASSERT(L, !aio__task_busy(c), "AIO_START: the task is still in use");
     if (aio__task_busy(c))
@@ -3449,7 +3449,7 @@ AIO_IMPL int aio_run(aio_loop *L, aio_task *main, aio_fn fn, void *frame)
     AIO__ASSERT(L, !L || L->current == NULL, "aio_run called from inside a task");
     if (!L || !main || L->current)
         return AIO_EINVAL;
-    L->root.state = AIO_GROUP_OPEN;
+    L->root.state = AIO__GROUP_OPEN;
     rc = aio_spawn(&L->root, main, fn, frame);
     if (rc)
         return rc;
@@ -3475,13 +3475,13 @@ AIO_IMPL int aio_run(aio_loop *L, aio_task *main, aio_fn fn, void *frame)
     }
     rc = deadlocked ? AIO_EDEADLK : aio_task_rc(main);
     /* Reset the root group for the next aio_run on this loop. */
-    if (main->state == AIO_TASK_FAILED) {
+    if (main->state == AIO__TASK_FAILED) {
         L->root.failed_head = L->root.failed_tail = NULL;
         main->sib_next = main->sib_prev = NULL;
-        main->state = AIO_TASK_DONE;
+        main->state = AIO__TASK_DONE;
     }
-    if (L->root.scope.flags & AIO_SCOPE_CANCEL_CALLED) {
-        L->root.scope.flags &= (uint8_t)~AIO_SCOPE_CANCEL_CALLED;
+    if (L->root.scope.flags & AIO__SCOPE_CANCEL_CALLED) {
+        L->root.scope.flags &= (uint8_t)~AIO__SCOPE_CANCEL_CALLED;
         L->ncancel--;
     }
     L->root.err_count = 0;
@@ -3546,7 +3546,7 @@ static void aio__dump_group(const aio_loop *L, const aio_group *g, int depth, vo
     aio__indent(out, ctx, depth);
     out(ctx, "group ");
     aio__put_hex(out, ctx, g);
-    out(ctx, g->scope.flags & AIO_SCOPE_CANCEL_CALLED ? " cancelled" : "");
+    out(ctx, g->scope.flags & AIO__SCOPE_CANCEL_CALLED ? " cancelled" : "");
     out(ctx, " live=");
     aio__put_num(out, ctx, g->live);
     out(ctx, " failed=");
@@ -3578,7 +3578,7 @@ static void aio__dump_task(const aio_loop *L, const aio_task *t, int depth, void
 #endif
     out(ctx, " ");
     aio__put(out, ctx, t == L->current ? "running" : aio__state_names[t->state < 6 ? t->state : 0]);
-    if (t->state == AIO_TASK_PARKED) {
+    if (t->state == AIO__TASK_PARKED) {
         out(ctx, " on ");
         aio__put(out, ctx, aio__wait_names[t->wait_kind < 7 ? t->wait_kind : 0]);
         if (t->wait_kind == AIO__WAIT_SLEEP && t->u.tm.armed) {
@@ -3620,15 +3620,15 @@ static void aio__dump_task(const aio_loop *L, const aio_task *t, int depth, void
         out(ctx, "\n");
     }
     for (s = t->scope; s && s->owner == t; s = s->parent) {
-        if (s->flags & AIO_SCOPE_GROUP) {
+        if (s->flags & AIO__SCOPE_GROUP) {
             aio__dump_group(L, (const aio_group *)(const void *)s, depth + 1, out, ctx);
         } else {
             aio__indent(out, ctx, depth + 1);
             out(ctx, "scope ");
             aio__put_hex(out, ctx, s);
-            if (s->flags & AIO_SCOPE_CANCEL_CALLED)
+            if (s->flags & AIO__SCOPE_CANCEL_CALLED)
                 out(ctx, " cancelled");
-            if (s->flags & AIO_SCOPE_SHIELD)
+            if (s->flags & AIO__SCOPE_SHIELD)
                 out(ctx, " shielded");
             if (s->tm.deadline != AIO_TIME_INF) {
                 out(ctx, " deadline +");
