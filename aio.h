@@ -31,10 +31,10 @@
  *   internals the macros use.
  * A first program needs: coroutines, the loop, tasks, cancel scopes and
  * groups (docs/API.md, "Essentials").  The implementation below follows
- * the order of dependencies instead: errors and panics, the timer heap, the
- * clock, the loop's run queue and step, cancellation, firing timers, wait
- * queues and parking, frames, tasks and groups, the wake path, aio_run, the
- * dump, instruments; its banners name each part.
+ * the same order: errors and panics, the clock, frames, the loop's run
+ * queue and step, aio_run, tasks, cancellation, task groups, the timer heap
+ * and firing timers, wait queues and parking, the wake path and the backend
+ * seam, the dump and stats, instruments; its banners name each part.
  */
 #ifndef AIO_H
 #define AIO_H
@@ -1544,6 +1544,13 @@ static inline void aio__yield_now(aio_task *t)
 extern "C" {
 #endif
 
+/* The sections below follow the declarations' order; these helpers are
+ * used before the section that defines them. */
+static void aio__scope_cancel(aio_loop *L, aio_scope *s, int source, const char *reason);
+static void aio__tm_insert(aio_loop *L, aio_timer *tm, aio_time deadline);
+static void aio__tm_remove(aio_loop *L, aio_timer *tm);
+static void aio__park(aio_task *t, uint8_t kind, void *obj);
+
 /* ---- errors ------------------------------------------------------------ */
 
 AIO_IMPL const char *aio_strerror(int code)
@@ -1595,100 +1602,6 @@ AIO_IMPL void aio__panic(const aio_loop *loop, const char *msg, const char *file
     for (;;) {
     }
 #endif
-}
-
-/* ---- timer heap (pairing heap over caller-owned nodes) ----------------- */
-
-/* Strict order: earlier deadline first; equal deadlines in arming order.
- * seq wraps; the comparison holds while armed timers span < 2^31 armings. */
-static int aio__tm_less(const aio_timer *a, const aio_timer *b)
-{
-    if (a->deadline != b->deadline)
-        return AIO_TIME_BEFORE(a->deadline, b->deadline);
-    return (int32_t)(a->seq - b->seq) < 0;
-}
-
-/* Melds two heap roots (each with next/prev cleared); returns the new root. */
-static aio_timer *aio__tm_meld(aio_timer *a, aio_timer *b)
-{
-    if (!a)
-        return b;
-    if (!b)
-        return a;
-    if (aio__tm_less(b, a)) {
-        aio_timer *x = a;
-        a = b;
-        b = x;
-    }
-    /* b becomes the first child of a. */
-    b->prev = a;
-    b->next = a->child;
-    if (a->child)
-        a->child->prev = b;
-    a->child = b;
-    return a;
-}
-
-/* Two-pass pairing of a sibling list; iterative so deep lists cannot overflow. */
-static aio_timer *aio__tm_merge_pairs(aio_timer *first)
-{
-    aio_timer *pairs = NULL, *root = NULL;
-    while (first) {
-        aio_timer *a = first, *b = a->next;
-        a->next = a->prev = NULL;
-        if (!b) {
-            a->next = pairs;
-            pairs = a;
-            break;
-        }
-        first = b->next;
-        b->next = b->prev = NULL;
-        a = aio__tm_meld(a, b);
-        a->next = pairs; /* pairs is kept as a stack through next */
-        pairs = a;
-    }
-    while (pairs) {
-        aio_timer *n = pairs->next;
-        pairs->next = pairs->prev = NULL;
-        root = aio__tm_meld(root, pairs);
-        pairs = n;
-    }
-    return root;
-}
-
-static void aio__tm_insert(aio_loop *L, aio_timer *tm, aio_time deadline)
-{
-    tm->deadline = deadline;
-    tm->seq = L->seq++;
-    tm->child = tm->next = tm->prev = NULL;
-    tm->armed = 1;
-    L->heap = aio__tm_meld(L->heap, tm);
-    L->nheap++;
-}
-
-static void aio__tm_remove(aio_loop *L, aio_timer *tm)
-{
-    aio_timer *sub;
-    if (!tm->armed)
-        return;
-    tm->armed = 0;
-    L->nheap--;
-    if (tm == L->heap) {
-        L->heap = aio__tm_merge_pairs(tm->child);
-        tm->child = NULL;
-        return;
-    }
-    /* Unlink from the sibling list: prev is the parent when tm is a first child. */
-    if (tm->prev->child == tm)
-        tm->prev->child = tm->next;
-    else
-        tm->prev->next = tm->next;
-    if (tm->next)
-        tm->next->prev = tm->prev;
-    tm->next = tm->prev = NULL;
-    sub = aio__tm_merge_pairs(tm->child);
-    tm->child = NULL;
-    L->heap = aio__tm_meld(L->heap, sub);
 }
 
 /* ---- clock ------------------------------------------------------------- */
@@ -1802,6 +1715,35 @@ static aio_time aio__after(aio_loop *L, aio_time d)
     return r;
 }
 #endif
+
+/* ---- frames ------------------------------------------------------------ */
+
+AIO_IMPL int aio__finish(aio_frame *f, int rc, const char *file, int line)
+{
+    f->fn = NULL;
+    f->rc = rc;
+    if (rc < 0) {
+        f->wait.file = file;
+        f->pc = (uint32_t)line << 8;
+    }
+    return rc;
+}
+
+#ifdef AIO_DEBUG
+AIO_IMPL void aio__plain_return(aio_task *t)
+{
+    AIO__ASSERT(aio_task_loop(t), 0, "a coroutine returned without AIO_RETURN or AIO_END (a plain return statement?)");
+}
+#endif
+
+AIO_IMPL int aio__bad_resume(aio_task *t, aio_frame *f, const char *file, int line)
+{
+    aio_loop *L = aio_task_loop(t);
+    (void)L;
+    AIO__ASSERT(L, 0, "coroutine resumed at an unknown resume point: an await inside a user switch statement, "
+                      "or a frame that was not zero-initialised");
+    return aio__finish(f, AIO_EMISUSE, file, line);
+}
 
 /* ---- loop ------------------------------------------------------------- */
 
@@ -2060,6 +2002,174 @@ static int aio__idle(aio_loop *L)
     }
 #endif
     return 0;
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+AIO_IMPL int aio_run(aio_loop *L, aio_task *main, aio_fn fn, void *frame)
+{
+    int rc, deadlocked = 0;
+    AIO__CHECK_LOOP(L, "aio_run");
+    AIO__ASSERT(L, !L || L->current == NULL, "aio_run called from inside a task");
+    if (!L || !main || L->current)
+        return AIO_EINVAL;
+    L->root.state = AIO__GROUP_OPEN;
+    rc = aio_spawn(&L->root, main, fn, frame);
+    if (rc)
+        return rc;
+    while (!aio_task_done(main)) {
+        aio_loop_step(L);
+        if (aio_task_done(main))
+            break;
+        if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
+            aio__instr_wait(L, 0, aio_loop_next_deadline(L));
+        rc = aio__idle(L);
+        if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
+            aio__instr_wait(L, 1, 0);
+        if (rc == AIO_EDEADLK) {
+            /* Nothing can wake anyone: cancel everything once, so cleanup
+             * runs and the tasks finish; the result is still AIO_EDEADLK. */
+            if (!deadlocked) {
+                deadlocked = 1;
+                aio__scope_cancel(L, &L->root.scope, AIO_CANCEL_DEADLOCK, AIO__REASON("deadlock"));
+            }
+            if (L->nready == 0)
+                return AIO_EDEADLK;
+        }
+    }
+    rc = deadlocked ? AIO_EDEADLK : aio_task_rc(main);
+    /* Reset the root group for the next aio_run on this loop. */
+    if (main->state == AIO__TASK_FAILED) {
+        L->root.failed_head = L->root.failed_tail = NULL;
+        main->sib_next = main->sib_prev = NULL;
+        main->state = AIO__TASK_DONE;
+    }
+    if (L->root.scope.flags & AIO__SCOPE_CANCEL_CALLED) {
+        L->root.scope.flags &= (uint8_t)~AIO__SCOPE_CANCEL_CALLED;
+        L->ncancel--;
+    }
+    L->root.err_count = 0;
+    L->root.err_first = 0;
+    L->root.saw_cancel = 0;
+    return rc;
+}
+
+/* ---- tasks ------------------------------------------------------------- */
+
+static int aio__task_busy(const aio_task *t)
+{
+    return t->state != AIO__TASK_IDLE && t->state != AIO__TASK_DONE;
+}
+
+static void aio__task_setup(aio_task *c, aio_group *g, aio_fn fn, void *frame, const char *file, int line)
+{
+    aio_frame *f = (aio_frame *)frame;
+    aio__call_setup(NULL, f, fn);
+    c->top = f;
+    c->group = g;
+    c->flags = 0;
+    c->wait_kind = AIO__WAIT_NONE;
+    c->sib_next = c->sib_prev = NULL;
+#ifdef AIO_DEBUG
+    c->spawn_file = file;
+    c->spawn_line = line;
+    c->cancel_points = 0;
+    c->schedule_points = 0;
+#else
+    (void)file;
+    (void)line;
+#endif
+}
+
+static void aio__live_link(aio_group *g, aio_task *c)
+{
+    c->sib_next = NULL;
+    c->sib_prev = g->live_tail;
+    if (g->live_tail)
+        g->live_tail->sib_next = c;
+    else
+        g->live_head = c;
+    g->live_tail = c;
+    g->live++;
+}
+
+static void aio__live_unlink(aio_group *g, aio_task *c)
+{
+    if (c->sib_prev)
+        c->sib_prev->sib_next = c->sib_next;
+    else
+        g->live_head = c->sib_next;
+    if (c->sib_next)
+        c->sib_next->sib_prev = c->sib_prev;
+    else
+        g->live_tail = c->sib_prev;
+    c->sib_next = c->sib_prev = NULL;
+    g->live--;
+}
+
+AIO_IMPL int aio_spawn_at(aio_group *g, aio_task *c, aio_fn fn, void *frame, const char *file, int line)
+{
+    aio_loop *L;
+    if (!g || !c || !fn || !frame)
+        return AIO_EINVAL;
+    L = aio__loop_of_group(g);
+    AIO__ASSERT(L, !aio__task_busy(c), "aio_spawn: the task is still in use (running, parked, or failed and linked)");
+    if (aio__task_busy(c))
+        return AIO_EBUSY;
+    if (g->state != AIO__GROUP_OPEN && g->state != AIO__GROUP_JOINING)
+        return AIO_ECLOSED;
+    aio__task_setup(c, g, fn, frame, file, line);
+    c->scope = &g->scope;
+    aio__live_link(g, c);
+    L->ntasks++;
+    aio__enqueue(L, c);
+    if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
+        aio__instr_spawned(L, c);
+    return 0;
+}
+
+AIO_IMPL int aio_task_rc(const aio_task *t)
+{
+    if (t->state != AIO__TASK_DONE && t->state != AIO__TASK_FAILED)
+        return 0;
+    return t->top->rc;
+}
+
+AIO_IMPL int aio_task_done(const aio_task *t)
+{
+    return t->state == AIO__TASK_DONE || t->state == AIO__TASK_FAILED;
+}
+
+AIO_IMPL void aio_task_set_name(aio_task *t, const char *name)
+{
+#ifdef AIO_DEBUG
+    t->name = name;
+#else
+    (void)t;
+    (void)name;
+#endif
+}
+
+AIO_IMPL const char *aio_frame_error_site(const aio_frame *f, unsigned *line)
+{
+    if (!f || f->fn || f->rc >= 0) {
+        if (line)
+            *line = 0;
+        return NULL;
+    }
+    if (line)
+        *line = AIO_PC_LINE(f->pc);
+    return f->wait.file;
+}
+
+AIO_IMPL const char *aio_task_error_site(const aio_task *t, unsigned *line)
+{
+    if (!aio_task_done(t)) {
+        if (line)
+            *line = 0;
+        return NULL;
+    }
+    return aio_frame_error_site(t->top, line);
 }
 
 /* ---- cancellation ------------------------------------------------------ */
@@ -2423,378 +2533,7 @@ AIO_IMPL int aio_task_cancel(aio_task *t)
     return 0;
 }
 
-/* ---- timers firing ----------------------------------------------------- */
-
-static AIO__NOINLINE void aio__fire_timers(aio_loop *L)
-{
-    aio_loop_update_time(L);
-    while (L->heap && !AIO_TIME_BEFORE(L->now, L->heap->deadline)) {
-        aio_timer *tm = L->heap;
-        aio_time lag = AIO_TIME_DIFF(L->now, tm->deadline); /* the loop's lag for this timer */
-        L->timers_fired++;
-        L->timer_lag_total += lag;
-        if (lag > L->timer_lag_max)
-            L->timer_lag_max = lag;
-        aio__tm_remove(L, tm);
-        switch (tm->kind) {
-        case AIO__TM_SLEEP: {
-            aio_task *t = (aio_task *)(void *)tm; /* the timer is the task's first member */
-            aio_reschedule(t, 0);
-            break;
-        }
-        case AIO__TM_SCOPE: {
-            aio_scope *s = (aio_scope *)(void *)tm;
-            aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, AIO__REASON("deadline"));
-            break;
-        }
-        case AIO__TM_CALL: {
-            aio_call *c = (aio_call *)(void *)tm;
-            c->cb(L, c->arg);
-            break;
-        }
-        default:
-            AIO__ASSERT(L, 0, "timer heap holds a node of unknown kind (corrupted or reused timer)");
-            break;
-        }
-    }
-}
-
-AIO_IMPL int aio_call_at(aio_loop *L, aio_call *c, aio_time when, void (*cb)(aio_loop *, void *), void *arg)
-{
-    if (!L || !c || !cb)
-        return AIO_EINVAL;
-    if (c->tm.armed)
-        aio__tm_remove(L, &c->tm);
-    c->tm.kind = AIO__TM_CALL;
-    c->cb = cb;
-    c->arg = arg;
-    aio__tm_insert(L, &c->tm, when);
-    return 0;
-}
-
-AIO_IMPL int aio_call_later(aio_loop *L, aio_call *c, aio_time delay, void (*cb)(aio_loop *, void *), void *arg)
-{
-    if (delay < 0)
-        return AIO_EINVAL;
-    return aio_call_at(L, c, aio__after(L, delay), cb, arg);
-}
-
-AIO_IMPL int aio_call_cancel(aio_loop *L, aio_call *c)
-{
-    if (!c->tm.armed)
-        return 0;
-    aio__tm_remove(L, &c->tm);
-    return 1;
-}
-
-/* ---- lots and parking -------------------------------------------------- */
-
-static void aio__park(aio_task *t, uint8_t kind, void *obj)
-{
-    t->state = AIO__TASK_PARKED;
-    t->wait_kind = kind;
-    t->flags &= (uint8_t)~(AIO__TF_ABORTED | AIO__TF_RECHECK | AIO__TF_REASON);
-    t->u.q.obj = obj;
-#ifdef AIO_DEBUG
-    t->schedule_points++;
-    t->parked_at = t->group ? t->group->loop->now : 0;
-#endif
-}
-
-AIO_IMPL void aio_park_lot(aio_task *t, aio_lot *lot)
-{
-    aio__park(t, AIO__WAIT_LOT, lot);
-    t->u.q.next = NULL;
-    t->u.q.prev = lot->tail;
-    if (lot->tail)
-        lot->tail->u.q.next = t;
-    else
-        lot->head = t;
-    lot->tail = t;
-    lot->len++;
-    t->u.q.obj = lot;
-}
-
-AIO_IMPL void aio_park_custom(aio_task *t, aio_waiter *w)
-{
-    aio__park(t, AIO__WAIT_CUSTOM, w);
-}
-
-AIO_IMPL void aio_park_noabort(aio_task *t)
-{
-    aio__park(t, AIO__WAIT_NOABORT, NULL);
-}
-
-AIO_IMPL void aio_lot_remove(aio_lot *lot, aio_task *t)
-{
-    if (t->u.q.prev)
-        t->u.q.prev->u.q.next = t->u.q.next;
-    else
-        lot->head = t->u.q.next;
-    if (t->u.q.next)
-        t->u.q.next->u.q.prev = t->u.q.prev;
-    else
-        lot->tail = t->u.q.prev;
-    t->u.q.next = t->u.q.prev = NULL;
-    t->u.q.obj = NULL;
-    t->wait_kind = AIO__WAIT_NONE;
-    lot->len--;
-}
-
-AIO_IMPL aio_task *aio_lot_pop(aio_lot *lot)
-{
-    aio_task *t = lot->head;
-    if (!t)
-        return NULL;
-    /* The head: no predecessor to relink. */
-    lot->head = t->u.q.next;
-    if (lot->head)
-        lot->head->u.q.prev = NULL;
-    else
-        lot->tail = NULL;
-    t->u.q.next = NULL;
-    t->u.q.obj = NULL;
-    t->wait_kind = AIO__WAIT_NONE;
-    lot->len--;
-    return t;
-}
-
-AIO_IMPL uint32_t aio_lot_wake(aio_lot *lot, uint32_t n, int rc)
-{
-    uint32_t k = 0;
-    while (k < n && lot->head) {
-        aio_reschedule(aio_lot_pop(lot), rc);
-        k++;
-    }
-    return k;
-}
-
-AIO_IMPL uint32_t aio_lot_repark(aio_lot *from, aio_lot *to, uint32_t n)
-{
-    uint32_t k = 0;
-    while (k < n && from->head) {
-        aio_task *t = aio_lot_pop(from);
-        aio_park_lot(t, to);
-#ifdef AIO_DEBUG
-        t->schedule_points--; /* a move, not a new suspension */
-#endif
-        k++;
-    }
-    return k;
-}
-
-AIO_IMPL void aio_reschedule(aio_task *t, int rc)
-{
-    aio_loop *L = aio_task_loop(t);
-    AIO__ASSERT(L, t->state == AIO__TASK_PARKED || t->state == AIO__TASK_RUNNING,
-                "aio_reschedule: task is not parked or running (double wake?)");
-    t->wait_kind = AIO__WAIT_NONE;
-    t->top->rc = rc;
-    aio__enqueue(L, t);
-}
-
-AIO_IMPL void aio__yield(aio_task *t, int recheck)
-{
-    aio_loop *L = aio_task_loop(t);
-#ifdef AIO_DEBUG
-    t->schedule_points++;
-#endif
-    if (recheck)
-        t->flags |= AIO__TF_RECHECK;
-    t->wait_kind = AIO__WAIT_NONE;
-    t->top->rc = 0;
-    aio__enqueue(L, t);
-}
-
-AIO_IMPL int aio__resumed(aio_task *t)
-{
-    if (t->flags & AIO__TF_RECHECK) {
-        t->flags &= (uint8_t)~AIO__TF_RECHECK;
-        if (aio__task_cancelled(aio_task_loop(t), t))
-            return AIO_ECANCELED;
-    }
-    return t->top->rc;
-}
-
-AIO_IMPL int aio__checkpoint_begin(aio_task *t)
-{
-    int rc = aio_check_cancel(t);
-    if (rc)
-        return rc;
-    aio__yield(t, 1);
-    return AIO_PARKED;
-}
-
-AIO_IMPL int aio__sleep_begin(aio_task *t, aio_time v, int absolute)
-{
-    aio_loop *L = aio_task_loop(t);
-    aio_time when;
-    int rc;
-    if (!absolute && v < 0)
-        return AIO_EINVAL;
-    rc = aio_check_cancel(t);
-    if (rc)
-        return rc;
-    when = absolute ? v : aio__after(L, v);
-    if (!AIO_TIME_BEFORE(aio__now(L), when)) {
-        aio__yield(t, 1);
-        return AIO_PARKED;
-    }
-    aio__park(t, AIO__WAIT_SLEEP, NULL);
-    t->u.tm.kind = AIO__TM_SLEEP;
-    t->u.tm.armed = 0;
-    if (when == AIO_TIME_INF)
-        return AIO_PARKED; /* sleep forever: not in the heap; only cancellation wakes it */
-    aio__tm_insert(L, &t->u.tm, when);
-    return AIO_PARKED;
-}
-
-/* ---- frames ------------------------------------------------------------ */
-
-AIO_IMPL int aio__finish(aio_frame *f, int rc, const char *file, int line)
-{
-    f->fn = NULL;
-    f->rc = rc;
-    if (rc < 0) {
-        f->wait.file = file;
-        f->pc = (uint32_t)line << 8;
-    }
-    return rc;
-}
-
-#ifdef AIO_DEBUG
-AIO_IMPL void aio__plain_return(aio_task *t)
-{
-    AIO__ASSERT(aio_task_loop(t), 0, "a coroutine returned without AIO_RETURN or AIO_END (a plain return statement?)");
-}
-#endif
-
-AIO_IMPL int aio__bad_resume(aio_task *t, aio_frame *f, const char *file, int line)
-{
-    aio_loop *L = aio_task_loop(t);
-    (void)L;
-    AIO__ASSERT(L, 0, "coroutine resumed at an unknown resume point: an await inside a user switch statement, "
-                      "or a frame that was not zero-initialised");
-    return aio__finish(f, AIO_EMISUSE, file, line);
-}
-
-/* ---- tasks and groups -------------------------------------------------- */
-
-static int aio__task_busy(const aio_task *t)
-{
-    return t->state != AIO__TASK_IDLE && t->state != AIO__TASK_DONE;
-}
-
-static void aio__task_setup(aio_task *c, aio_group *g, aio_fn fn, void *frame, const char *file, int line)
-{
-    aio_frame *f = (aio_frame *)frame;
-    aio__call_setup(NULL, f, fn);
-    c->top = f;
-    c->group = g;
-    c->flags = 0;
-    c->wait_kind = AIO__WAIT_NONE;
-    c->sib_next = c->sib_prev = NULL;
-#ifdef AIO_DEBUG
-    c->spawn_file = file;
-    c->spawn_line = line;
-    c->cancel_points = 0;
-    c->schedule_points = 0;
-#else
-    (void)file;
-    (void)line;
-#endif
-}
-
-static void aio__live_link(aio_group *g, aio_task *c)
-{
-    c->sib_next = NULL;
-    c->sib_prev = g->live_tail;
-    if (g->live_tail)
-        g->live_tail->sib_next = c;
-    else
-        g->live_head = c;
-    g->live_tail = c;
-    g->live++;
-}
-
-static void aio__live_unlink(aio_group *g, aio_task *c)
-{
-    if (c->sib_prev)
-        c->sib_prev->sib_next = c->sib_next;
-    else
-        g->live_head = c->sib_next;
-    if (c->sib_next)
-        c->sib_next->sib_prev = c->sib_prev;
-    else
-        g->live_tail = c->sib_prev;
-    c->sib_next = c->sib_prev = NULL;
-    g->live--;
-}
-
-AIO_IMPL int aio_spawn_at(aio_group *g, aio_task *c, aio_fn fn, void *frame, const char *file, int line)
-{
-    aio_loop *L;
-    if (!g || !c || !fn || !frame)
-        return AIO_EINVAL;
-    L = aio__loop_of_group(g);
-    AIO__ASSERT(L, !aio__task_busy(c), "aio_spawn: the task is still in use (running, parked, or failed and linked)");
-    if (aio__task_busy(c))
-        return AIO_EBUSY;
-    if (g->state != AIO__GROUP_OPEN && g->state != AIO__GROUP_JOINING)
-        return AIO_ECLOSED;
-    aio__task_setup(c, g, fn, frame, file, line);
-    c->scope = &g->scope;
-    aio__live_link(g, c);
-    L->ntasks++;
-    aio__enqueue(L, c);
-    if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
-        aio__instr_spawned(L, c);
-    return 0;
-}
-
-AIO_IMPL int aio_task_rc(const aio_task *t)
-{
-    if (t->state != AIO__TASK_DONE && t->state != AIO__TASK_FAILED)
-        return 0;
-    return t->top->rc;
-}
-
-AIO_IMPL int aio_task_done(const aio_task *t)
-{
-    return t->state == AIO__TASK_DONE || t->state == AIO__TASK_FAILED;
-}
-
-AIO_IMPL void aio_task_set_name(aio_task *t, const char *name)
-{
-#ifdef AIO_DEBUG
-    t->name = name;
-#else
-    (void)t;
-    (void)name;
-#endif
-}
-
-AIO_IMPL const char *aio_frame_error_site(const aio_frame *f, unsigned *line)
-{
-    if (!f || f->fn || f->rc >= 0) {
-        if (line)
-            *line = 0;
-        return NULL;
-    }
-    if (line)
-        *line = AIO_PC_LINE(f->pc);
-    return f->wait.file;
-}
-
-AIO_IMPL const char *aio_task_error_site(const aio_task *t, unsigned *line)
-{
-    if (!aio_task_done(t)) {
-        if (line)
-            *line = 0;
-        return NULL;
-    }
-    return aio_frame_error_site(t->top, line);
-}
+/* ---- task groups ------------------------------------------------------- */
 
 static void aio__group_record(aio_group *g, int rc, const char *file, unsigned line)
 {
@@ -3135,6 +2874,326 @@ AIO_IMPL int aio_started(aio_task *t, void *value)
     return 0;
 }
 
+/* ---- timer heap (pairing heap over caller-owned nodes) ----------------- */
+
+/* Strict order: earlier deadline first; equal deadlines in arming order.
+ * seq wraps; the comparison holds while armed timers span < 2^31 armings. */
+static int aio__tm_less(const aio_timer *a, const aio_timer *b)
+{
+    if (a->deadline != b->deadline)
+        return AIO_TIME_BEFORE(a->deadline, b->deadline);
+    return (int32_t)(a->seq - b->seq) < 0;
+}
+
+/* Melds two heap roots (each with next/prev cleared); returns the new root. */
+static aio_timer *aio__tm_meld(aio_timer *a, aio_timer *b)
+{
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    if (aio__tm_less(b, a)) {
+        aio_timer *x = a;
+        a = b;
+        b = x;
+    }
+    /* b becomes the first child of a. */
+    b->prev = a;
+    b->next = a->child;
+    if (a->child)
+        a->child->prev = b;
+    a->child = b;
+    return a;
+}
+
+/* Two-pass pairing of a sibling list; iterative so deep lists cannot overflow. */
+static aio_timer *aio__tm_merge_pairs(aio_timer *first)
+{
+    aio_timer *pairs = NULL, *root = NULL;
+    while (first) {
+        aio_timer *a = first, *b = a->next;
+        a->next = a->prev = NULL;
+        if (!b) {
+            a->next = pairs;
+            pairs = a;
+            break;
+        }
+        first = b->next;
+        b->next = b->prev = NULL;
+        a = aio__tm_meld(a, b);
+        a->next = pairs; /* pairs is kept as a stack through next */
+        pairs = a;
+    }
+    while (pairs) {
+        aio_timer *n = pairs->next;
+        pairs->next = pairs->prev = NULL;
+        root = aio__tm_meld(root, pairs);
+        pairs = n;
+    }
+    return root;
+}
+
+static void aio__tm_insert(aio_loop *L, aio_timer *tm, aio_time deadline)
+{
+    tm->deadline = deadline;
+    tm->seq = L->seq++;
+    tm->child = tm->next = tm->prev = NULL;
+    tm->armed = 1;
+    L->heap = aio__tm_meld(L->heap, tm);
+    L->nheap++;
+}
+
+static void aio__tm_remove(aio_loop *L, aio_timer *tm)
+{
+    aio_timer *sub;
+    if (!tm->armed)
+        return;
+    tm->armed = 0;
+    L->nheap--;
+    if (tm == L->heap) {
+        L->heap = aio__tm_merge_pairs(tm->child);
+        tm->child = NULL;
+        return;
+    }
+    /* Unlink from the sibling list: prev is the parent when tm is a first child. */
+    if (tm->prev->child == tm)
+        tm->prev->child = tm->next;
+    else
+        tm->prev->next = tm->next;
+    if (tm->next)
+        tm->next->prev = tm->prev;
+    tm->next = tm->prev = NULL;
+    sub = aio__tm_merge_pairs(tm->child);
+    tm->child = NULL;
+    L->heap = aio__tm_meld(L->heap, sub);
+}
+
+/* ---- timers firing ----------------------------------------------------- */
+
+static AIO__NOINLINE void aio__fire_timers(aio_loop *L)
+{
+    aio_loop_update_time(L);
+    while (L->heap && !AIO_TIME_BEFORE(L->now, L->heap->deadline)) {
+        aio_timer *tm = L->heap;
+        aio_time lag = AIO_TIME_DIFF(L->now, tm->deadline); /* the loop's lag for this timer */
+        L->timers_fired++;
+        L->timer_lag_total += lag;
+        if (lag > L->timer_lag_max)
+            L->timer_lag_max = lag;
+        aio__tm_remove(L, tm);
+        switch (tm->kind) {
+        case AIO__TM_SLEEP: {
+            aio_task *t = (aio_task *)(void *)tm; /* the timer is the task's first member */
+            aio_reschedule(t, 0);
+            break;
+        }
+        case AIO__TM_SCOPE: {
+            aio_scope *s = (aio_scope *)(void *)tm;
+            aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, AIO__REASON("deadline"));
+            break;
+        }
+        case AIO__TM_CALL: {
+            aio_call *c = (aio_call *)(void *)tm;
+            c->cb(L, c->arg);
+            break;
+        }
+        default:
+            AIO__ASSERT(L, 0, "timer heap holds a node of unknown kind (corrupted or reused timer)");
+            break;
+        }
+    }
+}
+
+AIO_IMPL int aio_call_at(aio_loop *L, aio_call *c, aio_time when, void (*cb)(aio_loop *, void *), void *arg)
+{
+    if (!L || !c || !cb)
+        return AIO_EINVAL;
+    if (c->tm.armed)
+        aio__tm_remove(L, &c->tm);
+    c->tm.kind = AIO__TM_CALL;
+    c->cb = cb;
+    c->arg = arg;
+    aio__tm_insert(L, &c->tm, when);
+    return 0;
+}
+
+AIO_IMPL int aio_call_later(aio_loop *L, aio_call *c, aio_time delay, void (*cb)(aio_loop *, void *), void *arg)
+{
+    if (delay < 0)
+        return AIO_EINVAL;
+    return aio_call_at(L, c, aio__after(L, delay), cb, arg);
+}
+
+AIO_IMPL int aio_call_cancel(aio_loop *L, aio_call *c)
+{
+    if (!c->tm.armed)
+        return 0;
+    aio__tm_remove(L, &c->tm);
+    return 1;
+}
+
+/* ---- lots and parking -------------------------------------------------- */
+
+static void aio__park(aio_task *t, uint8_t kind, void *obj)
+{
+    t->state = AIO__TASK_PARKED;
+    t->wait_kind = kind;
+    t->flags &= (uint8_t)~(AIO__TF_ABORTED | AIO__TF_RECHECK | AIO__TF_REASON);
+    t->u.q.obj = obj;
+#ifdef AIO_DEBUG
+    t->schedule_points++;
+    t->parked_at = t->group ? t->group->loop->now : 0;
+#endif
+}
+
+AIO_IMPL void aio_park_lot(aio_task *t, aio_lot *lot)
+{
+    aio__park(t, AIO__WAIT_LOT, lot);
+    t->u.q.next = NULL;
+    t->u.q.prev = lot->tail;
+    if (lot->tail)
+        lot->tail->u.q.next = t;
+    else
+        lot->head = t;
+    lot->tail = t;
+    lot->len++;
+    t->u.q.obj = lot;
+}
+
+AIO_IMPL void aio_park_custom(aio_task *t, aio_waiter *w)
+{
+    aio__park(t, AIO__WAIT_CUSTOM, w);
+}
+
+AIO_IMPL void aio_park_noabort(aio_task *t)
+{
+    aio__park(t, AIO__WAIT_NOABORT, NULL);
+}
+
+AIO_IMPL void aio_lot_remove(aio_lot *lot, aio_task *t)
+{
+    if (t->u.q.prev)
+        t->u.q.prev->u.q.next = t->u.q.next;
+    else
+        lot->head = t->u.q.next;
+    if (t->u.q.next)
+        t->u.q.next->u.q.prev = t->u.q.prev;
+    else
+        lot->tail = t->u.q.prev;
+    t->u.q.next = t->u.q.prev = NULL;
+    t->u.q.obj = NULL;
+    t->wait_kind = AIO__WAIT_NONE;
+    lot->len--;
+}
+
+AIO_IMPL aio_task *aio_lot_pop(aio_lot *lot)
+{
+    aio_task *t = lot->head;
+    if (!t)
+        return NULL;
+    /* The head: no predecessor to relink. */
+    lot->head = t->u.q.next;
+    if (lot->head)
+        lot->head->u.q.prev = NULL;
+    else
+        lot->tail = NULL;
+    t->u.q.next = NULL;
+    t->u.q.obj = NULL;
+    t->wait_kind = AIO__WAIT_NONE;
+    lot->len--;
+    return t;
+}
+
+AIO_IMPL uint32_t aio_lot_wake(aio_lot *lot, uint32_t n, int rc)
+{
+    uint32_t k = 0;
+    while (k < n && lot->head) {
+        aio_reschedule(aio_lot_pop(lot), rc);
+        k++;
+    }
+    return k;
+}
+
+AIO_IMPL uint32_t aio_lot_repark(aio_lot *from, aio_lot *to, uint32_t n)
+{
+    uint32_t k = 0;
+    while (k < n && from->head) {
+        aio_task *t = aio_lot_pop(from);
+        aio_park_lot(t, to);
+#ifdef AIO_DEBUG
+        t->schedule_points--; /* a move, not a new suspension */
+#endif
+        k++;
+    }
+    return k;
+}
+
+AIO_IMPL void aio_reschedule(aio_task *t, int rc)
+{
+    aio_loop *L = aio_task_loop(t);
+    AIO__ASSERT(L, t->state == AIO__TASK_PARKED || t->state == AIO__TASK_RUNNING,
+                "aio_reschedule: task is not parked or running (double wake?)");
+    t->wait_kind = AIO__WAIT_NONE;
+    t->top->rc = rc;
+    aio__enqueue(L, t);
+}
+
+AIO_IMPL void aio__yield(aio_task *t, int recheck)
+{
+    aio_loop *L = aio_task_loop(t);
+#ifdef AIO_DEBUG
+    t->schedule_points++;
+#endif
+    if (recheck)
+        t->flags |= AIO__TF_RECHECK;
+    t->wait_kind = AIO__WAIT_NONE;
+    t->top->rc = 0;
+    aio__enqueue(L, t);
+}
+
+AIO_IMPL int aio__resumed(aio_task *t)
+{
+    if (t->flags & AIO__TF_RECHECK) {
+        t->flags &= (uint8_t)~AIO__TF_RECHECK;
+        if (aio__task_cancelled(aio_task_loop(t), t))
+            return AIO_ECANCELED;
+    }
+    return t->top->rc;
+}
+
+AIO_IMPL int aio__checkpoint_begin(aio_task *t)
+{
+    int rc = aio_check_cancel(t);
+    if (rc)
+        return rc;
+    aio__yield(t, 1);
+    return AIO_PARKED;
+}
+
+AIO_IMPL int aio__sleep_begin(aio_task *t, aio_time v, int absolute)
+{
+    aio_loop *L = aio_task_loop(t);
+    aio_time when;
+    int rc;
+    if (!absolute && v < 0)
+        return AIO_EINVAL;
+    rc = aio_check_cancel(t);
+    if (rc)
+        return rc;
+    when = absolute ? v : aio__after(L, v);
+    if (!AIO_TIME_BEFORE(aio__now(L), when)) {
+        aio__yield(t, 1);
+        return AIO_PARKED;
+    }
+    aio__park(t, AIO__WAIT_SLEEP, NULL);
+    t->u.tm.kind = AIO__TM_SLEEP;
+    t->u.tm.armed = 0;
+    if (when == AIO_TIME_INF)
+        return AIO_PARKED; /* sleep forever: not in the heap; only cancellation wakes it */
+    aio__tm_insert(L, &t->u.tm, when);
+    return AIO_PARKED;
+}
+
 /* ======================================================================== */
 /* ---- wake path: atomics, posts, the backend seam ------------------------ */
 /* ======================================================================== */
@@ -3439,56 +3498,6 @@ AIO_IMPL int aio_loop_close(aio_loop *L)
     return busy ? AIO_EBUSY : 0;
 }
 
-
-/* ---- running ----------------------------------------------------------- */
-
-AIO_IMPL int aio_run(aio_loop *L, aio_task *main, aio_fn fn, void *frame)
-{
-    int rc, deadlocked = 0;
-    AIO__CHECK_LOOP(L, "aio_run");
-    AIO__ASSERT(L, !L || L->current == NULL, "aio_run called from inside a task");
-    if (!L || !main || L->current)
-        return AIO_EINVAL;
-    L->root.state = AIO__GROUP_OPEN;
-    rc = aio_spawn(&L->root, main, fn, frame);
-    if (rc)
-        return rc;
-    while (!aio_task_done(main)) {
-        aio_loop_step(L);
-        if (aio_task_done(main))
-            break;
-        if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
-            aio__instr_wait(L, 0, aio_loop_next_deadline(L));
-        rc = aio__idle(L);
-        if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
-            aio__instr_wait(L, 1, 0);
-        if (rc == AIO_EDEADLK) {
-            /* Nothing can wake anyone: cancel everything once, so cleanup
-             * runs and the tasks finish; the result is still AIO_EDEADLK. */
-            if (!deadlocked) {
-                deadlocked = 1;
-                aio__scope_cancel(L, &L->root.scope, AIO_CANCEL_DEADLOCK, AIO__REASON("deadlock"));
-            }
-            if (L->nready == 0)
-                return AIO_EDEADLK;
-        }
-    }
-    rc = deadlocked ? AIO_EDEADLK : aio_task_rc(main);
-    /* Reset the root group for the next aio_run on this loop. */
-    if (main->state == AIO__TASK_FAILED) {
-        L->root.failed_head = L->root.failed_tail = NULL;
-        main->sib_next = main->sib_prev = NULL;
-        main->state = AIO__TASK_DONE;
-    }
-    if (L->root.scope.flags & AIO__SCOPE_CANCEL_CALLED) {
-        L->root.scope.flags &= (uint8_t)~AIO__SCOPE_CANCEL_CALLED;
-        L->ncancel--;
-    }
-    L->root.err_count = 0;
-    L->root.err_first = 0;
-    L->root.saw_cancel = 0;
-    return rc;
-}
 
 /* ---- dump -------------------------------------------------------------- */
 
