@@ -3433,9 +3433,15 @@ static int aio__io_idle(aio_loop *L)
             L->now = dl;
         return 0;
     }
+    /* With no deadline the wait needs no clock: the time is read again by
+     * whoever needs it next turn (a clock read can cost more than the turn). */
+    if (dl == AIO_TIME_INF) {
+        aio__io_wait(L, AIO_TIME_INF);
+        return 0;
+    }
     {
         aio_time now = aio_loop_update_time(L);
-        aio__io_wait(L, dl == AIO_TIME_INF ? AIO_TIME_INF : AIO_TIME_BEFORE(now, dl) ? AIO_TIME_DIFF(dl, now) : 0);
+        aio__io_wait(L, AIO_TIME_BEFORE(now, dl) ? AIO_TIME_DIFF(dl, now) : 0);
     }
     return 0;
 }
