@@ -31,10 +31,10 @@
  *   internals the macros use.
  * A first program needs: coroutines, the loop, tasks, cancel scopes and
  * groups (docs/API.md, "Essentials").  The implementation below follows
- * the order of dependencies instead: errors and panics, the timer heap, the
- * clock, the loop's run queue and step, cancellation, firing timers, wait
- * queues and parking, frames, tasks and groups, the wake path, aio_run, the
- * dump, instruments; its banners name each part.
+ * the same order: errors and panics, the clock, frames, the loop's run
+ * queue and step, aio_run, tasks, cancellation, task groups, the timer heap
+ * and firing timers, wait queues and parking, the wake path and the backend
+ * seam, the dump and stats, instruments; its banners name each part.
  */
 #ifndef AIO_H
 #define AIO_H
@@ -358,12 +358,12 @@ struct aio_hold {
 
 /** Task states (aio_task.state). */
 enum {
-    AIO_TASK_IDLE = 0, /* never spawned, or finished and unlinked: may be spawned again */
-    AIO_TASK_READY,    /* in the run queue */
-    AIO_TASK_RUNNING,  /* being stepped by the loop (AIO_DEBUG builds; a release build leaves READY) */
-    AIO_TASK_PARKED,   /* suspended until something reschedules it */
-    AIO_TASK_DONE,     /* finished; result in aio_task_rc() */
-    AIO_TASK_FAILED    /* finished with an error; linked in its group's failed list until the group is waited */
+    AIO__TASK_IDLE = 0, /* never spawned, or finished and unlinked: may be spawned again */
+    AIO__TASK_READY,    /* in the run queue */
+    AIO__TASK_RUNNING,  /* being stepped by the loop (AIO_DEBUG builds; a release build leaves READY) */
+    AIO__TASK_PARKED,   /* suspended until something reschedules it */
+    AIO__TASK_DONE,     /* finished; result in aio_task_rc() */
+    AIO__TASK_FAILED    /* finished with an error; linked in its group's failed list until the group is waited */
 };
 
 /**
@@ -397,13 +397,13 @@ struct aio_task {
 };
 
 /** Cancel-scope flags (aio_scope.flags). */
-#define AIO_SCOPE_CANCEL_CALLED 0x01u   /* cancel was requested (sticky) */
-#define AIO_SCOPE_CANCELLED_CAUGHT 0x02u /* this scope caught the cancellation on exit */
-#define AIO_SCOPE_SHIELD 0x04u           /* outer cancellations do not reach inside */
-#define AIO_SCOPE_ACTIVE 0x08u           /* entered and not yet exited */
-#define AIO_SCOPE_EXITED 0x10u           /* exited; entering again reuses it, keeping a sticky cancel (aio_scope_init resets) */
-#define AIO_SCOPE_FAIL 0x20u             /* fail_after/fail_at: a caught cancellation becomes AIO_ETIMEDOUT */
-#define AIO_SCOPE_GROUP 0x40u            /* the scope is embedded in an aio_group */
+#define AIO__SCOPE_CANCEL_CALLED 0x01u   /* cancel was requested (sticky) */
+#define AIO__SCOPE_CANCELLED_CAUGHT 0x02u /* this scope caught the cancellation on exit */
+#define AIO__SCOPE_SHIELD 0x04u           /* outer cancellations do not reach inside */
+#define AIO__SCOPE_ACTIVE 0x08u           /* entered and not yet exited */
+#define AIO__SCOPE_EXITED 0x10u           /* exited; entering again reuses it, keeping a sticky cancel (aio_scope_init resets) */
+#define AIO__SCOPE_FAIL 0x20u             /* fail_after/fail_at: a caught cancellation becomes AIO_ETIMEDOUT */
+#define AIO__SCOPE_GROUP 0x40u            /* the scope is embedded in an aio_group */
 
 /** Why a scope was cancelled (aio_scope.source). */
 enum {
@@ -436,7 +436,7 @@ enum {
 };
 
 /** Group states. */
-enum { AIO_GROUP_IDLE = 0, AIO_GROUP_OPEN, AIO_GROUP_JOINING, AIO_GROUP_CLOSED };
+enum { AIO__GROUP_IDLE = 0, AIO__GROUP_OPEN, AIO__GROUP_JOINING, AIO__GROUP_CLOSED };
 
 /**
  * A task group (trio nursery, asyncio TaskGroup, anyio TaskGroup).  Owned by
@@ -1055,9 +1055,9 @@ AIO_API void aio_scope_set_deadline(aio_scope *s, aio_time deadline);
 AIO_API void aio_scope_set_shield(aio_scope *s, int on);
 
 /** Nonzero once cancel was requested on `s` (explicitly or by its deadline). */
-#define aio_scope_cancel_called(s) (((s)->flags & AIO_SCOPE_CANCEL_CALLED) != 0)
+#define aio_scope_cancel_called(s) (((s)->flags & AIO__SCOPE_CANCEL_CALLED) != 0)
 /** Nonzero if `s` caught a cancellation when it was exited. */
-#define aio_scope_cancelled_caught(s) (((s)->flags & AIO_SCOPE_CANCELLED_CAUGHT) != 0)
+#define aio_scope_cancelled_caught(s) (((s)->flags & AIO__SCOPE_CANCELLED_CAUGHT) != 0)
 
 /**
  * trio current_effective_deadline: AIO_TIME_NEG_INF if `t` is effectively
@@ -1544,6 +1544,13 @@ static inline void aio__yield_now(aio_task *t)
 extern "C" {
 #endif
 
+/* The sections below follow the declarations' order; these helpers are
+ * used before the section that defines them. */
+static void aio__scope_cancel(aio_loop *L, aio_scope *s, int source, const char *reason);
+static void aio__tm_insert(aio_loop *L, aio_timer *tm, aio_time deadline);
+static void aio__tm_remove(aio_loop *L, aio_timer *tm);
+static void aio__park(aio_task *t, uint8_t kind, void *obj);
+
 /* ---- errors ------------------------------------------------------------ */
 
 AIO_IMPL const char *aio_strerror(int code)
@@ -1595,100 +1602,6 @@ AIO_IMPL void aio__panic(const aio_loop *loop, const char *msg, const char *file
     for (;;) {
     }
 #endif
-}
-
-/* ---- timer heap (pairing heap over caller-owned nodes) ----------------- */
-
-/* Strict order: earlier deadline first; equal deadlines in arming order.
- * seq wraps; the comparison holds while armed timers span < 2^31 armings. */
-static int aio__tm_less(const aio_timer *a, const aio_timer *b)
-{
-    if (a->deadline != b->deadline)
-        return AIO_TIME_BEFORE(a->deadline, b->deadline);
-    return (int32_t)(a->seq - b->seq) < 0;
-}
-
-/* Melds two heap roots (each with next/prev cleared); returns the new root. */
-static aio_timer *aio__tm_meld(aio_timer *a, aio_timer *b)
-{
-    if (!a)
-        return b;
-    if (!b)
-        return a;
-    if (aio__tm_less(b, a)) {
-        aio_timer *x = a;
-        a = b;
-        b = x;
-    }
-    /* b becomes the first child of a. */
-    b->prev = a;
-    b->next = a->child;
-    if (a->child)
-        a->child->prev = b;
-    a->child = b;
-    return a;
-}
-
-/* Two-pass pairing of a sibling list; iterative so deep lists cannot overflow. */
-static aio_timer *aio__tm_merge_pairs(aio_timer *first)
-{
-    aio_timer *pairs = NULL, *root = NULL;
-    while (first) {
-        aio_timer *a = first, *b = a->next;
-        a->next = a->prev = NULL;
-        if (!b) {
-            a->next = pairs;
-            pairs = a;
-            break;
-        }
-        first = b->next;
-        b->next = b->prev = NULL;
-        a = aio__tm_meld(a, b);
-        a->next = pairs; /* pairs is kept as a stack through next */
-        pairs = a;
-    }
-    while (pairs) {
-        aio_timer *n = pairs->next;
-        pairs->next = pairs->prev = NULL;
-        root = aio__tm_meld(root, pairs);
-        pairs = n;
-    }
-    return root;
-}
-
-static void aio__tm_insert(aio_loop *L, aio_timer *tm, aio_time deadline)
-{
-    tm->deadline = deadline;
-    tm->seq = L->seq++;
-    tm->child = tm->next = tm->prev = NULL;
-    tm->armed = 1;
-    L->heap = aio__tm_meld(L->heap, tm);
-    L->nheap++;
-}
-
-static void aio__tm_remove(aio_loop *L, aio_timer *tm)
-{
-    aio_timer *sub;
-    if (!tm->armed)
-        return;
-    tm->armed = 0;
-    L->nheap--;
-    if (tm == L->heap) {
-        L->heap = aio__tm_merge_pairs(tm->child);
-        tm->child = NULL;
-        return;
-    }
-    /* Unlink from the sibling list: prev is the parent when tm is a first child. */
-    if (tm->prev->child == tm)
-        tm->prev->child = tm->next;
-    else
-        tm->prev->next = tm->next;
-    if (tm->next)
-        tm->next->prev = tm->prev;
-    tm->next = tm->prev = NULL;
-    sub = aio__tm_merge_pairs(tm->child);
-    tm->child = NULL;
-    L->heap = aio__tm_meld(L->heap, sub);
 }
 
 /* ---- clock ------------------------------------------------------------- */
@@ -1803,6 +1716,35 @@ static aio_time aio__after(aio_loop *L, aio_time d)
 }
 #endif
 
+/* ---- frames ------------------------------------------------------------ */
+
+AIO_IMPL int aio__finish(aio_frame *f, int rc, const char *file, int line)
+{
+    f->fn = NULL;
+    f->rc = rc;
+    if (rc < 0) {
+        f->wait.file = file;
+        f->pc = (uint32_t)line << 8;
+    }
+    return rc;
+}
+
+#ifdef AIO_DEBUG
+AIO_IMPL void aio__plain_return(aio_task *t)
+{
+    AIO__ASSERT(aio_task_loop(t), 0, "a coroutine returned without AIO_RETURN or AIO_END (a plain return statement?)");
+}
+#endif
+
+AIO_IMPL int aio__bad_resume(aio_task *t, aio_frame *f, const char *file, int line)
+{
+    aio_loop *L = aio_task_loop(t);
+    (void)L;
+    AIO__ASSERT(L, 0, "coroutine resumed at an unknown resume point: an await inside a user switch statement, "
+                      "or a frame that was not zero-initialised");
+    return aio__finish(f, AIO_EMISUSE, file, line);
+}
+
 /* ---- loop ------------------------------------------------------------- */
 
 
@@ -1833,8 +1775,8 @@ AIO_IMPL int aio_loop_init(aio_loop *L, const aio_config *cfg)
     L->root.scope.owner = NULL;
     L->root.scope.tm.kind = AIO__TM_SCOPE;
     L->root.scope.tm.deadline = AIO_TIME_INF;
-    L->root.scope.flags = AIO_SCOPE_ACTIVE | AIO_SCOPE_GROUP;
-    L->root.state = AIO_GROUP_OPEN;
+    L->root.scope.flags = AIO__SCOPE_ACTIVE | AIO__SCOPE_GROUP;
+    L->root.state = AIO__GROUP_OPEN;
     L->root.loop = L;
     L->run_tailp = &L->run_head;
 #if defined(AIO_DEBUG) && !defined(AIO_NO_INSTRUMENTS)
@@ -1875,7 +1817,7 @@ static uint64_t aio__rand(aio_loop *L)
  * step that takes the queue terminates it. */
 static void aio__enqueue(aio_loop *L, aio_task *t)
 {
-    t->state = AIO_TASK_READY;
+    t->state = AIO__TASK_READY;
     *L->run_tailp = t;
     L->run_tailp = &t->u.q.next;
     L->nready++;
@@ -1932,14 +1874,14 @@ static AIO__INLINE void aio__step_task(aio_loop *L, aio_task *t)
 {
     L->current = t;
 #ifdef AIO_DEBUG
-    t->state = AIO_TASK_RUNNING;
+    t->state = AIO__TASK_RUNNING;
 #endif
     for (;;) {
         aio_frame *f = t->top;
         int rc = f->fn(t, f);
         if (AIO__LIKELY(rc == AIO__YIELDED)) { /* AIO_YIELD: back of the run queue */
 #ifdef AIO_DEBUG
-            t->state = AIO_TASK_READY;
+            t->state = AIO__TASK_READY;
 #endif
             *L->run_tailp = t;
             L->run_tailp = &t->u.q.next;
@@ -1948,7 +1890,7 @@ static AIO__INLINE void aio__step_task(aio_loop *L, aio_task *t)
         }
         if (AIO__IS_SUSPENDED(rc)) {
             /* Parked, or rescheduled by the operation it suspended in. */
-            AIO__ASSERT(L, t->state != AIO_TASK_RUNNING,
+            AIO__ASSERT(L, t->state != AIO__TASK_RUNNING,
                         "a coroutine suspended without parking or rescheduling its task "
                         "(a begin function returned AIO_PARKED without parking)");
             break;
@@ -2062,6 +2004,174 @@ static int aio__idle(aio_loop *L)
     return 0;
 }
 
+/* ---- running ----------------------------------------------------------- */
+
+AIO_IMPL int aio_run(aio_loop *L, aio_task *main, aio_fn fn, void *frame)
+{
+    int rc, deadlocked = 0;
+    AIO__CHECK_LOOP(L, "aio_run");
+    AIO__ASSERT(L, !L || L->current == NULL, "aio_run called from inside a task");
+    if (!L || !main || L->current)
+        return AIO_EINVAL;
+    L->root.state = AIO__GROUP_OPEN;
+    rc = aio_spawn(&L->root, main, fn, frame);
+    if (rc)
+        return rc;
+    while (!aio_task_done(main)) {
+        aio_loop_step(L);
+        if (aio_task_done(main))
+            break;
+        if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
+            aio__instr_wait(L, 0, aio_loop_next_deadline(L));
+        rc = aio__idle(L);
+        if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
+            aio__instr_wait(L, 1, 0);
+        if (rc == AIO_EDEADLK) {
+            /* Nothing can wake anyone: cancel everything once, so cleanup
+             * runs and the tasks finish; the result is still AIO_EDEADLK. */
+            if (!deadlocked) {
+                deadlocked = 1;
+                aio__scope_cancel(L, &L->root.scope, AIO_CANCEL_DEADLOCK, AIO__REASON("deadlock"));
+            }
+            if (L->nready == 0)
+                return AIO_EDEADLK;
+        }
+    }
+    rc = deadlocked ? AIO_EDEADLK : aio_task_rc(main);
+    /* Reset the root group for the next aio_run on this loop. */
+    if (main->state == AIO__TASK_FAILED) {
+        L->root.failed_head = L->root.failed_tail = NULL;
+        main->sib_next = main->sib_prev = NULL;
+        main->state = AIO__TASK_DONE;
+    }
+    if (L->root.scope.flags & AIO__SCOPE_CANCEL_CALLED) {
+        L->root.scope.flags &= (uint8_t)~AIO__SCOPE_CANCEL_CALLED;
+        L->ncancel--;
+    }
+    L->root.err_count = 0;
+    L->root.err_first = 0;
+    L->root.saw_cancel = 0;
+    return rc;
+}
+
+/* ---- tasks ------------------------------------------------------------- */
+
+static int aio__task_busy(const aio_task *t)
+{
+    return t->state != AIO__TASK_IDLE && t->state != AIO__TASK_DONE;
+}
+
+static void aio__task_setup(aio_task *c, aio_group *g, aio_fn fn, void *frame, const char *file, int line)
+{
+    aio_frame *f = (aio_frame *)frame;
+    aio__call_setup(NULL, f, fn);
+    c->top = f;
+    c->group = g;
+    c->flags = 0;
+    c->wait_kind = AIO__WAIT_NONE;
+    c->sib_next = c->sib_prev = NULL;
+#ifdef AIO_DEBUG
+    c->spawn_file = file;
+    c->spawn_line = line;
+    c->cancel_points = 0;
+    c->schedule_points = 0;
+#else
+    (void)file;
+    (void)line;
+#endif
+}
+
+static void aio__live_link(aio_group *g, aio_task *c)
+{
+    c->sib_next = NULL;
+    c->sib_prev = g->live_tail;
+    if (g->live_tail)
+        g->live_tail->sib_next = c;
+    else
+        g->live_head = c;
+    g->live_tail = c;
+    g->live++;
+}
+
+static void aio__live_unlink(aio_group *g, aio_task *c)
+{
+    if (c->sib_prev)
+        c->sib_prev->sib_next = c->sib_next;
+    else
+        g->live_head = c->sib_next;
+    if (c->sib_next)
+        c->sib_next->sib_prev = c->sib_prev;
+    else
+        g->live_tail = c->sib_prev;
+    c->sib_next = c->sib_prev = NULL;
+    g->live--;
+}
+
+AIO_IMPL int aio_spawn_at(aio_group *g, aio_task *c, aio_fn fn, void *frame, const char *file, int line)
+{
+    aio_loop *L;
+    if (!g || !c || !fn || !frame)
+        return AIO_EINVAL;
+    L = aio__loop_of_group(g);
+    AIO__ASSERT(L, !aio__task_busy(c), "aio_spawn: the task is still in use (running, parked, or failed and linked)");
+    if (aio__task_busy(c))
+        return AIO_EBUSY;
+    if (g->state != AIO__GROUP_OPEN && g->state != AIO__GROUP_JOINING)
+        return AIO_ECLOSED;
+    aio__task_setup(c, g, fn, frame, file, line);
+    c->scope = &g->scope;
+    aio__live_link(g, c);
+    L->ntasks++;
+    aio__enqueue(L, c);
+    if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
+        aio__instr_spawned(L, c);
+    return 0;
+}
+
+AIO_IMPL int aio_task_rc(const aio_task *t)
+{
+    if (t->state != AIO__TASK_DONE && t->state != AIO__TASK_FAILED)
+        return 0;
+    return t->top->rc;
+}
+
+AIO_IMPL int aio_task_done(const aio_task *t)
+{
+    return t->state == AIO__TASK_DONE || t->state == AIO__TASK_FAILED;
+}
+
+AIO_IMPL void aio_task_set_name(aio_task *t, const char *name)
+{
+#ifdef AIO_DEBUG
+    t->name = name;
+#else
+    (void)t;
+    (void)name;
+#endif
+}
+
+AIO_IMPL const char *aio_frame_error_site(const aio_frame *f, unsigned *line)
+{
+    if (!f || f->fn || f->rc >= 0) {
+        if (line)
+            *line = 0;
+        return NULL;
+    }
+    if (line)
+        *line = AIO_PC_LINE(f->pc);
+    return f->wait.file;
+}
+
+AIO_IMPL const char *aio_task_error_site(const aio_task *t, unsigned *line)
+{
+    if (!aio_task_done(t)) {
+        if (line)
+            *line = 0;
+        return NULL;
+    }
+    return aio_frame_error_site(t->top, line);
+}
+
 /* ---- cancellation ------------------------------------------------------ */
 
 /* Is a task whose innermost scope is `s` (and which is `t`) effectively
@@ -2073,9 +2183,9 @@ static int aio__chain_cancelled(const aio_scope *s, const aio_task *t)
 {
     for (;;) {
         while (s && s->owner == t) {
-            if (s->flags & AIO_SCOPE_CANCEL_CALLED)
+            if (s->flags & AIO__SCOPE_CANCEL_CALLED)
                 return 1;
-            if (s->flags & AIO_SCOPE_SHIELD)
+            if (s->flags & AIO__SCOPE_SHIELD)
                 return 0;
             s = s->parent;
         }
@@ -2112,7 +2222,7 @@ AIO_IMPL int aio_check_cancel(aio_task *t)
  * now effectively cancelled. */
 static void aio__try_abort(aio_loop *L, aio_task *t)
 {
-    if (t->state != AIO_TASK_PARKED || (t->flags & AIO__TF_ABORTED))
+    if (t->state != AIO__TASK_PARKED || (t->flags & AIO__TF_ABORTED))
         return;
     if (!aio__chain_cancelled(t->scope, t))
         return;
@@ -2151,10 +2261,10 @@ static void aio__deliver_task(aio_loop *L, aio_task *t, const aio_scope *stop)
 {
     aio_scope *s;
     aio__try_abort(L, t);
-    if (t->state == AIO_TASK_PARKED && t->wait_kind == AIO__WAIT_START)
+    if (t->state == AIO__TASK_PARKED && t->wait_kind == AIO__WAIT_START)
         aio__deliver_task(L, (aio_task *)t->top->wait.ptr, NULL);
     for (s = t->scope; s && s != stop && s->owner == t; s = s->parent) {
-        if (s->flags & AIO_SCOPE_GROUP) {
+        if (s->flags & AIO__SCOPE_GROUP) {
             aio_task *c;
             for (c = aio__group_of_scope(s)->live_head; c; c = c->sib_next)
                 aio__deliver_task(L, c, NULL);
@@ -2165,7 +2275,7 @@ static void aio__deliver_task(aio_loop *L, aio_task *t, const aio_scope *stop)
 /* A change on active scope `s` may have cancelled tasks under it. */
 static void aio__deliver_scope(aio_loop *L, aio_scope *s)
 {
-    if (!(s->flags & AIO_SCOPE_ACTIVE))
+    if (!(s->flags & AIO__SCOPE_ACTIVE))
         return;
     if (!s->owner) { /* the loop's root group */
         aio_task *c;
@@ -2187,12 +2297,12 @@ static aio_loop *aio__scope_loop(const aio_scope *s)
 
 static void aio__scope_cancel(aio_loop *L, aio_scope *s, int source, const char *reason)
 {
-    if (s->flags & AIO_SCOPE_CANCEL_CALLED)
+    if (s->flags & AIO__SCOPE_CANCEL_CALLED)
         return;
-    s->flags |= AIO_SCOPE_CANCEL_CALLED;
+    s->flags |= AIO__SCOPE_CANCEL_CALLED;
     s->source = (uint8_t)source;
     s->reason = reason;
-    if (s->flags & AIO_SCOPE_ACTIVE) {
+    if (s->flags & AIO__SCOPE_ACTIVE) {
         L->ncancel++;
         aio__deliver_scope(L, s);
     }
@@ -2215,10 +2325,10 @@ AIO_IMPL void aio_scope_cancel(aio_scope *s, const char *reason)
 {
     if (!s)
         return;
-    if (!(s->flags & AIO_SCOPE_ACTIVE)) {
+    if (!(s->flags & AIO__SCOPE_ACTIVE)) {
         /* Not entered (or exited): remember it; entry will count it. */
-        if (!(s->flags & AIO_SCOPE_CANCEL_CALLED)) {
-            s->flags |= AIO_SCOPE_CANCEL_CALLED;
+        if (!(s->flags & AIO__SCOPE_CANCEL_CALLED)) {
+            s->flags |= AIO__SCOPE_CANCEL_CALLED;
             s->source = AIO_CANCEL_EXPLICIT;
             s->reason = reason;
         }
@@ -2233,18 +2343,18 @@ AIO_IMPL int aio_scope_enter(aio_task *t, aio_scope *s, aio_time deadline)
     if (!t || !s)
         return AIO_EINVAL;
     L = aio_task_loop(t);
-    AIO__ASSERT(L, !(s->flags & AIO_SCOPE_ACTIVE), "aio_scope_enter: scope is already active");
-    if (s->flags & AIO_SCOPE_ACTIVE)
+    AIO__ASSERT(L, !(s->flags & AIO__SCOPE_ACTIVE), "aio_scope_enter: scope is already active");
+    if (s->flags & AIO__SCOPE_ACTIVE)
         return AIO_EBUSY;
-    if (s->flags & AIO_SCOPE_EXITED)
-        s->flags &= (uint8_t)~(AIO_SCOPE_EXITED | AIO_SCOPE_CANCELLED_CAUGHT);
+    if (s->flags & AIO__SCOPE_EXITED)
+        s->flags &= (uint8_t)~(AIO__SCOPE_EXITED | AIO__SCOPE_CANCELLED_CAUGHT);
     s->tm.kind = AIO__TM_SCOPE;
     s->tm.armed = 0;
     s->parent = t->scope;
     s->owner = t;
-    s->flags |= AIO_SCOPE_ACTIVE;
+    s->flags |= AIO__SCOPE_ACTIVE;
     t->scope = s;
-    if (s->flags & AIO_SCOPE_CANCEL_CALLED) {
+    if (s->flags & AIO__SCOPE_CANCEL_CALLED) {
         L->ncancel++;
     } else if (deadline != AIO_TIME_INF) {
         if (!AIO_TIME_BEFORE(aio__now(L), deadline)) {
@@ -2305,14 +2415,14 @@ static int aio__enter_abs(aio_task *t, aio_scope *s, aio_time when, uint8_t extr
 
 AIO_IMPL int aio_move_on_after(aio_task *t, aio_scope *s, aio_time d) { return aio__enter_rel(t, s, d, 0); }
 AIO_IMPL int aio_move_on_at(aio_task *t, aio_scope *s, aio_time when) { return aio__enter_abs(t, s, when, 0); }
-AIO_IMPL int aio_fail_after(aio_task *t, aio_scope *s, aio_time d) { return aio__enter_rel(t, s, d, AIO_SCOPE_FAIL); }
-AIO_IMPL int aio_fail_at(aio_task *t, aio_scope *s, aio_time when) { return aio__enter_abs(t, s, when, AIO_SCOPE_FAIL); }
+AIO_IMPL int aio_fail_after(aio_task *t, aio_scope *s, aio_time d) { return aio__enter_rel(t, s, d, AIO__SCOPE_FAIL); }
+AIO_IMPL int aio_fail_at(aio_task *t, aio_scope *s, aio_time when) { return aio__enter_abs(t, s, when, AIO__SCOPE_FAIL); }
 
 AIO_IMPL int aio_cleanup_enter(aio_task *t, aio_scope *s, aio_time grace)
 {
     if (grace == AIO_TIME_INF)
-        return aio__enter_abs(t, s, AIO_TIME_INF, AIO_SCOPE_SHIELD);
-    return aio__enter_rel(t, s, grace, AIO_SCOPE_SHIELD);
+        return aio__enter_abs(t, s, AIO_TIME_INF, AIO__SCOPE_SHIELD);
+    return aio__enter_rel(t, s, grace, AIO__SCOPE_SHIELD);
 }
 
 /* Pops `s` (the innermost scope of its owner) and decides whether it catches. */
@@ -2324,19 +2434,19 @@ static int aio__scope_pop(aio_loop *L, aio_task *t, aio_scope *s, int rc)
      * cancellation comes from further out, where it will be caught), so
      * only the scope that was cancelled looks outwards: unwinding N nested
      * scopes under a cancelled outermost one costs O(N), not O(N^2). */
-    if (rc == AIO_ECANCELED && (s->flags & AIO_SCOPE_CANCEL_CALLED)) {
-        if ((s->flags & AIO_SCOPE_SHIELD) || !aio__chain_cancelled(s->parent, t))
+    if (rc == AIO_ECANCELED && (s->flags & AIO__SCOPE_CANCEL_CALLED)) {
+        if ((s->flags & AIO__SCOPE_SHIELD) || !aio__chain_cancelled(s->parent, t))
             caught = 1;
     }
     if (s->tm.armed)
         aio__tm_remove(L, &s->tm);
-    if (s->flags & AIO_SCOPE_CANCEL_CALLED)
+    if (s->flags & AIO__SCOPE_CANCEL_CALLED)
         L->ncancel--;
     t->scope = s->parent;
-    s->flags = (uint8_t)((s->flags & ~AIO_SCOPE_ACTIVE) | AIO_SCOPE_EXITED);
+    s->flags = (uint8_t)((s->flags & ~AIO__SCOPE_ACTIVE) | AIO__SCOPE_EXITED);
     if (caught) {
-        s->flags |= AIO_SCOPE_CANCELLED_CAUGHT;
-        rc = (s->flags & AIO_SCOPE_FAIL) ? AIO_ETIMEDOUT : 0;
+        s->flags |= AIO__SCOPE_CANCELLED_CAUGHT;
+        rc = (s->flags & AIO__SCOPE_FAIL) ? AIO_ETIMEDOUT : 0;
     }
     return rc;
 }
@@ -2347,12 +2457,12 @@ AIO_IMPL int aio_scope_exit(aio_task *t, aio_scope *s, int rc)
     if (!t || !s)
         return AIO_EINVAL;
     L = aio_task_loop(t);
-    AIO__ASSERT(L, (s->flags & AIO_SCOPE_ACTIVE), "aio_scope_exit: scope is not active (exited twice, or never entered)");
-    AIO__ASSERT(L, !(s->flags & AIO_SCOPE_ACTIVE) || s->owner == t, "aio_scope_exit: the scope was entered by another task");
-    AIO__ASSERT(L, t->scope == s || ((s->flags & AIO_SCOPE_ACTIVE) && s->owner != t),
+    AIO__ASSERT(L, (s->flags & AIO__SCOPE_ACTIVE), "aio_scope_exit: scope is not active (exited twice, or never entered)");
+    AIO__ASSERT(L, !(s->flags & AIO__SCOPE_ACTIVE) || s->owner == t, "aio_scope_exit: the scope was entered by another task");
+    AIO__ASSERT(L, t->scope == s || ((s->flags & AIO__SCOPE_ACTIVE) && s->owner != t),
                 "aio_scope_exit: scopes must be exited innermost first");
-    AIO__ASSERT(L, !(s->flags & AIO_SCOPE_GROUP), "aio_scope_exit: a group's scope is left with AIO_GROUP_WAIT");
-    if (!(s->flags & AIO_SCOPE_ACTIVE) || t->scope != s || (s->flags & AIO_SCOPE_GROUP))
+    AIO__ASSERT(L, !(s->flags & AIO__SCOPE_GROUP), "aio_scope_exit: a group's scope is left with AIO_GROUP_WAIT");
+    if (!(s->flags & AIO__SCOPE_ACTIVE) || t->scope != s || (s->flags & AIO__SCOPE_GROUP))
         return AIO_EINVAL;
     return aio__scope_pop(L, t, s, rc);
 }
@@ -2360,7 +2470,7 @@ AIO_IMPL int aio_scope_exit(aio_task *t, aio_scope *s, int rc)
 AIO_IMPL void aio_scope_set_deadline(aio_scope *s, aio_time deadline)
 {
     aio_loop *L;
-    if (!(s->flags & AIO_SCOPE_ACTIVE)) {
+    if (!(s->flags & AIO__SCOPE_ACTIVE)) {
         s->tm.deadline = deadline;
         return;
     }
@@ -2368,7 +2478,7 @@ AIO_IMPL void aio_scope_set_deadline(aio_scope *s, aio_time deadline)
     if (s->tm.armed)
         aio__tm_remove(L, &s->tm);
     s->tm.deadline = deadline;
-    if (s->flags & AIO_SCOPE_CANCEL_CALLED || deadline == AIO_TIME_INF)
+    if (s->flags & AIO__SCOPE_CANCEL_CALLED || deadline == AIO_TIME_INF)
         return;
     if (!AIO_TIME_BEFORE(aio__now(L), deadline))
         aio__scope_cancel(L, s, AIO_CANCEL_DEADLINE, AIO__REASON("deadline"));
@@ -2379,14 +2489,14 @@ AIO_IMPL void aio_scope_set_deadline(aio_scope *s, aio_time deadline)
 AIO_IMPL void aio_scope_set_shield(aio_scope *s, int on)
 {
     if (on) {
-        s->flags |= AIO_SCOPE_SHIELD;
+        s->flags |= AIO__SCOPE_SHIELD;
         return;
     }
-    if (!(s->flags & AIO_SCOPE_SHIELD))
+    if (!(s->flags & AIO__SCOPE_SHIELD))
         return;
-    s->flags &= (uint8_t)~AIO_SCOPE_SHIELD;
+    s->flags &= (uint8_t)~AIO__SCOPE_SHIELD;
     /* Outer cancellations may now reach tasks parked inside. */
-    if (s->flags & AIO_SCOPE_ACTIVE) {
+    if (s->flags & AIO__SCOPE_ACTIVE) {
         aio_loop *L = aio__scope_loop(s);
         if (L->ncancel)
             aio__deliver_scope(L, s);
@@ -2400,9 +2510,9 @@ AIO_IMPL aio_time aio_effective_deadline(const aio_task *t)
     if (aio__chain_cancelled(t->scope, t))
         return AIO_TIME_NEG_INF;
     while (s) {
-        if ((s->flags & AIO_SCOPE_ACTIVE) && AIO_TIME_BEFORE(s->tm.deadline, dl))
+        if ((s->flags & AIO__SCOPE_ACTIVE) && AIO_TIME_BEFORE(s->tm.deadline, dl))
             dl = s->tm.deadline;
-        if (s->flags & AIO_SCOPE_SHIELD)
+        if (s->flags & AIO__SCOPE_SHIELD)
             break;
         s = s->parent;
     }
@@ -2412,7 +2522,7 @@ AIO_IMPL aio_time aio_effective_deadline(const aio_task *t)
 AIO_IMPL int aio_task_cancel(aio_task *t)
 {
     aio_loop *L;
-    if (!t || t->state == AIO_TASK_IDLE || t->state == AIO_TASK_DONE || t->state == AIO_TASK_FAILED)
+    if (!t || t->state == AIO__TASK_IDLE || t->state == AIO__TASK_DONE || t->state == AIO__TASK_FAILED)
         return AIO_EINVAL;
     if (t->flags & AIO__TF_CANCELLED)
         return 0;
@@ -2421,6 +2531,441 @@ AIO_IMPL int aio_task_cancel(aio_task *t)
     L->ncancel++;
     aio__deliver_task(L, t, NULL);
     return 0;
+}
+
+/* ---- task groups ------------------------------------------------------- */
+
+static void aio__group_record(aio_group *g, int rc, const char *file, unsigned line)
+{
+    g->err_count++;
+    if (!g->err_first) {
+        g->err_first = rc;
+        g->err_file = file;
+        g->err_line = line;
+    }
+}
+
+/* Wakes the group's owner if it waits in AIO_GROUP_WAIT and nothing is left. */
+static void aio__group_maybe_done(aio_group *g)
+{
+    aio_task *o = g->scope.owner;
+    if (g->live == 0 && g->pending_starts == 0 && g->state == AIO__GROUP_JOINING && o &&
+        o->state == AIO__TASK_PARKED && o->wait_kind == AIO__WAIT_GROUP && o->u.q.obj == g)
+        aio_reschedule(o, 0);
+}
+
+static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
+{
+    aio_group *g = t->group;
+    L->ntasks--;
+    /* The common case, a child that exits cleanly with no scope of its own
+     * left, no lock held, no start handshake, no joiner and no race to
+     * settle, costs an unlink and the group's completion check. */
+    if (AIO__LIKELY(t->scope == &g->scope && !L->holds && !t->flags && (rc >= 0 || rc == AIO_ECANCELED) &&
+                    g->mode != AIO_GROUP_FIRST_DONE)) {
+        aio__live_unlink(g, t);
+        t->scope = NULL;
+        t->state = AIO__TASK_DONE;
+        if (rc == AIO_ECANCELED)
+            g->saw_cancel = 1;
+        goto joiners;
+    }
+    AIO__ASSERT(L, !t->scope || t->scope->owner != t,
+                "task finished inside a scope or group it did not exit (a group left with live children?)");
+    /* Release builds: exit forgotten scopes so no deadline timer outlives
+     * the frame.  A forgotten group with live children cannot be repaired.
+     * A group left without AIO_GROUP_WAIT is an error in every build: the
+     * task finishes with AIO_EBUSY (the test is the one pointer comparison
+     * above, done for every slow-path exit). */
+    while (t->scope && t->scope->owner == t) {
+        aio_scope *s = t->scope;
+        if (s->flags & AIO__SCOPE_GROUP) {
+            if (rc >= 0 || rc == AIO_ECANCELED) {
+                rc = AIO_EBUSY;
+                t->top->rc = rc;
+                t->top->wait.file = NULL;
+                t->top->pc = 0;
+            }
+            if (aio__group_of_scope(s)->live || aio__group_of_scope(s)->pending_starts)
+                break;
+            aio__group_of_scope(s)->state = AIO__GROUP_CLOSED;
+        }
+        (void)aio__scope_pop(L, t, s, 0);
+    }
+    if (L->holds) { /* locks the task still holds: break them (trio's lot breakers) */
+        aio_hold *h, *nx;
+        for (h = L->holds; h; h = nx) {
+            nx = h->next;
+            if (h->owner != t)
+                continue;
+            if (h->prev) h->prev->next = h->next; else L->holds = h->next;
+            if (h->next) h->next->prev = h->prev;
+            h->next = h->prev = NULL;
+            h->owner = NULL;
+            h->broken(L, h);
+        }
+    }
+    if (t->flags & AIO__TF_CANCEL_COUNTED) {
+        L->ncancel--;
+        t->flags &= (uint8_t)~AIO__TF_CANCEL_COUNTED;
+    }
+    if (t->flags & AIO__TF_PRESTART) {
+        /* Finished before aio_started: the result goes to the starter. */
+        aio_task *starter = t->sib_prev;
+        int src = (t->flags & AIO__TF_STARTED) ? AIO_ECANCELED : (rc < 0 ? rc : AIO_ENOTSTARTED);
+        t->flags &= (uint8_t)~(AIO__TF_PRESTART | AIO__TF_STARTED);
+        t->sib_next = t->sib_prev = NULL;
+        t->state = AIO__TASK_DONE;
+        t->scope = NULL;
+        g->pending_starts--;
+        aio_reschedule(starter, src);
+        aio__group_maybe_done(g);
+        if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
+            aio__instr_exited(L, t, rc);
+        return;
+    }
+    aio__live_unlink(g, t);
+    t->scope = NULL;
+    if (rc == AIO_ECANCELED)
+        g->saw_cancel = 1;
+    if (rc < 0 && rc != AIO_ECANCELED) {
+        unsigned line = AIO_PC_LINE(t->top->pc);
+        t->state = AIO__TASK_FAILED;
+        t->sib_prev = g->failed_tail;
+        t->sib_next = NULL;
+        if (g->failed_tail)
+            g->failed_tail->sib_next = t;
+        else
+            g->failed_head = t;
+        g->failed_tail = t;
+        aio__group_record(g, rc, t->top->wait.file, line);
+        if (g->mode == AIO_GROUP_FAIL_FAST)
+            aio__scope_cancel(L, &g->scope, AIO_CANCEL_GROUP, AIO__REASON("a child failed"));
+    } else {
+        t->state = AIO__TASK_DONE;
+    }
+    if (g->mode == AIO_GROUP_FIRST_DONE && !g->winner) {
+        g->winner = t;
+        aio__scope_cancel(L, &g->scope, AIO_CANCEL_RACE, AIO__REASON("first child finished"));
+    }
+joiners:
+    /* Wake the tasks joining this one. */
+    if (g->joiners.head) {
+        aio_task *w = g->joiners.head;
+        while (w) {
+            aio_task *nx = w->u.q.next;
+            if (w->top->wait.ptr == (void *)t) {
+                aio_lot_remove(&g->joiners, w);
+                aio_reschedule(w, rc);
+            }
+            w = nx;
+        }
+    }
+    aio__group_maybe_done(g);
+    if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
+        aio__instr_exited(L, t, rc);
+}
+
+AIO_IMPL int aio__join_begin(aio_task *t, aio_task *c)
+{
+    int rc;
+    if (!c || c->state == AIO__TASK_IDLE || !c->group)
+        return AIO_EINVAL;
+    rc = aio_check_cancel(t);
+    if (rc)
+        return rc;
+    if (aio_task_done(c)) {
+        aio_reschedule(t, c->top->rc);
+        return AIO_PARKED;
+    }
+    t->top->wait.ptr = c;
+    aio_park_lot(t, &c->group->joiners);
+    return AIO_PARKED;
+}
+
+AIO_IMPL int aio_group_enter(aio_task *t, aio_group *g, int mode)
+{
+    aio_loop *L;
+    int rc;
+    if (!t || !g || mode < AIO_GROUP_FAIL_FAST || mode > AIO_GROUP_FIRST_DONE)
+        return AIO_EINVAL;
+    L = aio_task_loop(t);
+    AIO__ASSERT(L, g->state != AIO__GROUP_OPEN && g->state != AIO__GROUP_JOINING, "aio_group_enter: group is already open");
+    if (g->state == AIO__GROUP_OPEN || g->state == AIO__GROUP_JOINING)
+        return AIO_EBUSY;
+    /* Forget the previous use (failed children become reusable). */
+    while (g->failed_head) {
+        aio_task *f = g->failed_head;
+        g->failed_head = f->sib_next;
+        f->sib_next = f->sib_prev = NULL;
+        f->state = AIO__TASK_DONE;
+    }
+    {
+        uint8_t pre = (uint8_t)(g->scope.flags & AIO__SCOPE_CANCEL_CALLED && g->state == AIO__GROUP_IDLE);
+        const char *reason = g->scope.reason;
+        aio_scope_init(&g->scope);
+        if (pre) { /* cancelled before it was entered */
+            g->scope.flags = AIO__SCOPE_CANCEL_CALLED;
+            g->scope.source = AIO_CANCEL_EXPLICIT;
+            g->scope.reason = reason;
+        }
+    }
+    g->scope.flags |= AIO__SCOPE_GROUP;
+    g->live_head = g->live_tail = NULL;
+    g->failed_head = g->failed_tail = NULL;
+    g->winner = NULL;
+    g->joiners.head = g->joiners.tail = NULL;
+    g->joiners.len = 0;
+    g->live = g->pending_starts = g->err_count = 0;
+    g->err_first = 0;
+    g->err_file = NULL;
+    g->err_line = 0;
+    g->saw_cancel = 0;
+    g->mode = (uint8_t)mode;
+    g->loop = L;
+    rc = aio_scope_enter(t, &g->scope, AIO_TIME_INF);
+    if (rc)
+        return rc;
+    g->state = AIO__GROUP_OPEN;
+    return 0;
+}
+
+AIO_IMPL void aio_group_cancel(aio_group *g, const char *reason)
+{
+    if (g->state == AIO__GROUP_OPEN || g->state == AIO__GROUP_JOINING)
+        aio__scope_cancel(aio__scope_loop(&g->scope), &g->scope, AIO_CANCEL_EXPLICIT, reason);
+    else
+        aio_scope_cancel(&g->scope, reason);
+}
+
+AIO_IMPL aio_task *aio_group_failed_first(const aio_group *g) { return g->failed_head; }
+AIO_IMPL aio_task *aio_group_failed_next(const aio_task *t) { return t->state == AIO__TASK_FAILED ? t->sib_next : NULL; }
+AIO_IMPL uint32_t aio_group_failed_count(const aio_group *g)
+{
+    uint32_t n = 0;
+    const aio_task *t;
+    for (t = g->failed_head; t; t = t->sib_next)
+        n++;
+    return n;
+}
+AIO_IMPL const char *aio_task_error_reason(const aio_task *t)
+{
+#ifndef AIO_NO_STRINGS
+    if (aio_task_done(t) && t->top->rc < 0 && (t->flags & AIO__TF_REASON))
+        return (const char *)t->u.q.obj;
+#endif
+    (void)t;
+    return NULL;
+}
+
+/* Leaves the group: pops its scope and computes the result.  Errors win over
+ * cancellation.  Otherwise, if a cancellation reached the body or a child
+ * through the group's scope, the scope either catches it (the group's own
+ * cancel, a race, a failure: result 0) or lets it propagate (an outer
+ * cancellation: AIO_ECANCELED). */
+static int aio__group_leave(aio_loop *L, aio_task *t, aio_group *g)
+{
+    int in = (g->saw_cancel && aio__chain_cancelled(&g->scope, t)) ? AIO_ECANCELED : 0;
+    int rc = aio__scope_pop(L, t, &g->scope, in);
+    if (g->err_count)
+        rc = g->err_first;
+    g->state = AIO__GROUP_CLOSED;
+    return rc;
+}
+
+AIO_IMPL int aio__group_wait_begin(aio_task *t, aio_group *g, int body_rc)
+{
+    aio_loop *L;
+    if (!t || !g)
+        return AIO_EINVAL;
+    L = aio_task_loop(t);
+    AIO__ASSERT(L, g->state == AIO__GROUP_OPEN, "AIO_GROUP_WAIT: group is not open (waited twice, or never entered)");
+    AIO__ASSERT(L, g->state != AIO__GROUP_OPEN || g->scope.owner == t, "AIO_GROUP_WAIT: the group was entered by another task");
+    AIO__ASSERT(L, g->state != AIO__GROUP_OPEN || g->scope.owner != t || t->scope == &g->scope,
+                "AIO_GROUP_WAIT: scopes entered inside the group body were not exited");
+    if (g->state != AIO__GROUP_OPEN || g->scope.owner != t || t->scope != &g->scope)
+        return AIO_EINVAL;
+    if (body_rc == AIO_ECANCELED)
+        g->saw_cancel = 1;
+    else if (body_rc < 0) {
+        aio__group_record(g, body_rc, NULL, 0);
+        aio__scope_cancel(L, &g->scope, AIO_CANCEL_GROUP, AIO__REASON("the group body failed"));
+    }
+    g->state = AIO__GROUP_JOINING;
+    if (g->live == 0 && g->pending_starts == 0) {
+        /* Nothing to wait for: a schedule point that cannot be cancelled. */
+        aio__yield(t, 0);
+        return AIO_PARKED;
+    }
+    aio__park(t, AIO__WAIT_GROUP, g);
+    return AIO_PARKED;
+}
+
+AIO_IMPL int aio__group_wait_next(aio_task *t, aio_group *g)
+{
+    aio_loop *L = aio_task_loop(t);
+    if (g->live || g->pending_starts) {
+        aio__park(t, AIO__WAIT_GROUP, g);
+        return AIO_PARKED;
+    }
+    return aio__group_leave(L, t, g);
+}
+
+AIO_IMPL int aio__start_begin(aio_task *t, aio_group *g, aio_task *c, aio_fn fn, void *frame, void **value_out)
+{
+    aio_loop *L;
+    int rc;
+    if (!t || !g || !c || !fn || !frame)
+        return AIO_EINVAL;
+    L = aio_task_loop(t);
+    rc = aio_check_cancel(t);
+    if (rc)
+        return rc;
+    if (g->state != AIO__GROUP_OPEN && g->state != AIO__GROUP_JOINING)
+        return AIO_ECLOSED;
+    AIO__ASSERT(L, !aio__task_busy(c), "AIO_START: the task is still in use");
+    if (aio__task_busy(c))
+        return AIO_EBUSY;
+    aio__task_setup(c, g, fn, frame, NULL, 0);
+    c->flags = AIO__TF_PRESTART;
+    c->scope = t->scope;  /* runs under the starter's scopes until it starts */
+    c->sib_prev = t;      /* the starter */
+    c->sib_next = (aio_task *)(void *)value_out;
+    g->pending_starts++;
+    L->ntasks++;
+    aio__enqueue(L, c);
+    if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
+        aio__instr_spawned(L, c);
+    t->top->wait.ptr = c;
+    aio__park(t, AIO__WAIT_START, c);
+    return AIO_PARKED;
+}
+
+AIO_IMPL int aio_started(aio_task *t, void *value)
+{
+    aio_task *starter;
+    aio_group *g;
+    aio_scope *s, *outer = NULL;
+    void **out;
+    if (!t || !(t->flags & AIO__TF_PRESTART) || (t->flags & AIO__TF_STARTED))
+        return AIO_EINVAL;
+    starter = t->sib_prev;
+    g = t->group;
+    if (aio__chain_cancelled(starter->scope, starter)) {
+        /* The starter is cancelled: stay under it; it will report AIO_ECANCELED. */
+        t->flags |= AIO__TF_STARTED;
+        return 0;
+    }
+    out = (void **)(void *)t->sib_next;
+    if (out)
+        *out = value;
+    /* Re-parent the child's outermost own scope (or the task) under the group. */
+    for (s = t->scope; s && s->owner == t; s = s->parent)
+        outer = s;
+    if (outer)
+        outer->parent = &g->scope;
+    else
+        t->scope = &g->scope;
+    t->flags &= (uint8_t)~AIO__TF_PRESTART;
+    t->sib_prev = t->sib_next = NULL;
+    aio__live_link(g, t);
+    g->pending_starts--;
+    aio_reschedule(starter, 0);
+    return 0;
+}
+
+/* ---- timer heap (pairing heap over caller-owned nodes) ----------------- */
+
+/* Strict order: earlier deadline first; equal deadlines in arming order.
+ * seq wraps; the comparison holds while armed timers span < 2^31 armings. */
+static int aio__tm_less(const aio_timer *a, const aio_timer *b)
+{
+    if (a->deadline != b->deadline)
+        return AIO_TIME_BEFORE(a->deadline, b->deadline);
+    return (int32_t)(a->seq - b->seq) < 0;
+}
+
+/* Melds two heap roots (each with next/prev cleared); returns the new root. */
+static aio_timer *aio__tm_meld(aio_timer *a, aio_timer *b)
+{
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    if (aio__tm_less(b, a)) {
+        aio_timer *x = a;
+        a = b;
+        b = x;
+    }
+    /* b becomes the first child of a. */
+    b->prev = a;
+    b->next = a->child;
+    if (a->child)
+        a->child->prev = b;
+    a->child = b;
+    return a;
+}
+
+/* Two-pass pairing of a sibling list; iterative so deep lists cannot overflow. */
+static aio_timer *aio__tm_merge_pairs(aio_timer *first)
+{
+    aio_timer *pairs = NULL, *root = NULL;
+    while (first) {
+        aio_timer *a = first, *b = a->next;
+        a->next = a->prev = NULL;
+        if (!b) {
+            a->next = pairs;
+            pairs = a;
+            break;
+        }
+        first = b->next;
+        b->next = b->prev = NULL;
+        a = aio__tm_meld(a, b);
+        a->next = pairs; /* pairs is kept as a stack through next */
+        pairs = a;
+    }
+    while (pairs) {
+        aio_timer *n = pairs->next;
+        pairs->next = pairs->prev = NULL;
+        root = aio__tm_meld(root, pairs);
+        pairs = n;
+    }
+    return root;
+}
+
+static void aio__tm_insert(aio_loop *L, aio_timer *tm, aio_time deadline)
+{
+    tm->deadline = deadline;
+    tm->seq = L->seq++;
+    tm->child = tm->next = tm->prev = NULL;
+    tm->armed = 1;
+    L->heap = aio__tm_meld(L->heap, tm);
+    L->nheap++;
+}
+
+static void aio__tm_remove(aio_loop *L, aio_timer *tm)
+{
+    aio_timer *sub;
+    if (!tm->armed)
+        return;
+    tm->armed = 0;
+    L->nheap--;
+    if (tm == L->heap) {
+        L->heap = aio__tm_merge_pairs(tm->child);
+        tm->child = NULL;
+        return;
+    }
+    /* Unlink from the sibling list: prev is the parent when tm is a first child. */
+    if (tm->prev->child == tm)
+        tm->prev->child = tm->next;
+    else
+        tm->prev->next = tm->next;
+    if (tm->next)
+        tm->next->prev = tm->prev;
+    tm->next = tm->prev = NULL;
+    sub = aio__tm_merge_pairs(tm->child);
+    tm->child = NULL;
+    L->heap = aio__tm_meld(L->heap, sub);
 }
 
 /* ---- timers firing ----------------------------------------------------- */
@@ -2491,7 +3036,7 @@ AIO_IMPL int aio_call_cancel(aio_loop *L, aio_call *c)
 
 static void aio__park(aio_task *t, uint8_t kind, void *obj)
 {
-    t->state = AIO_TASK_PARKED;
+    t->state = AIO__TASK_PARKED;
     t->wait_kind = kind;
     t->flags &= (uint8_t)~(AIO__TF_ABORTED | AIO__TF_RECHECK | AIO__TF_REASON);
     t->u.q.obj = obj;
@@ -2586,7 +3131,7 @@ AIO_IMPL uint32_t aio_lot_repark(aio_lot *from, aio_lot *to, uint32_t n)
 AIO_IMPL void aio_reschedule(aio_task *t, int rc)
 {
     aio_loop *L = aio_task_loop(t);
-    AIO__ASSERT(L, t->state == AIO_TASK_PARKED || t->state == AIO_TASK_RUNNING,
+    AIO__ASSERT(L, t->state == AIO__TASK_PARKED || t->state == AIO__TASK_RUNNING,
                 "aio_reschedule: task is not parked or running (double wake?)");
     t->wait_kind = AIO__WAIT_NONE;
     t->top->rc = rc;
@@ -2647,492 +3192,6 @@ AIO_IMPL int aio__sleep_begin(aio_task *t, aio_time v, int absolute)
         return AIO_PARKED; /* sleep forever: not in the heap; only cancellation wakes it */
     aio__tm_insert(L, &t->u.tm, when);
     return AIO_PARKED;
-}
-
-/* ---- frames ------------------------------------------------------------ */
-
-AIO_IMPL int aio__finish(aio_frame *f, int rc, const char *file, int line)
-{
-    f->fn = NULL;
-    f->rc = rc;
-    if (rc < 0) {
-        f->wait.file = file;
-        f->pc = (uint32_t)line << 8;
-    }
-    return rc;
-}
-
-#ifdef AIO_DEBUG
-AIO_IMPL void aio__plain_return(aio_task *t)
-{
-    AIO__ASSERT(aio_task_loop(t), 0, "a coroutine returned without AIO_RETURN or AIO_END (a plain return statement?)");
-}
-#endif
-
-AIO_IMPL int aio__bad_resume(aio_task *t, aio_frame *f, const char *file, int line)
-{
-    aio_loop *L = aio_task_loop(t);
-    (void)L;
-    AIO__ASSERT(L, 0, "coroutine resumed at an unknown resume point: an await inside a user switch statement, "
-                      "or a frame that was not zero-initialised");
-    return aio__finish(f, AIO_EMISUSE, file, line);
-}
-
-/* ---- tasks and groups -------------------------------------------------- */
-
-static int aio__task_busy(const aio_task *t)
-{
-    return t->state != AIO_TASK_IDLE && t->state != AIO_TASK_DONE;
-}
-
-static void aio__task_setup(aio_task *c, aio_group *g, aio_fn fn, void *frame, const char *file, int line)
-{
-    aio_frame *f = (aio_frame *)frame;
-    aio__call_setup(NULL, f, fn);
-    c->top = f;
-    c->group = g;
-    c->flags = 0;
-    c->wait_kind = AIO__WAIT_NONE;
-    c->sib_next = c->sib_prev = NULL;
-#ifdef AIO_DEBUG
-    c->spawn_file = file;
-    c->spawn_line = line;
-    c->cancel_points = 0;
-    c->schedule_points = 0;
-#else
-    (void)file;
-    (void)line;
-#endif
-}
-
-static void aio__live_link(aio_group *g, aio_task *c)
-{
-    c->sib_next = NULL;
-    c->sib_prev = g->live_tail;
-    if (g->live_tail)
-        g->live_tail->sib_next = c;
-    else
-        g->live_head = c;
-    g->live_tail = c;
-    g->live++;
-}
-
-static void aio__live_unlink(aio_group *g, aio_task *c)
-{
-    if (c->sib_prev)
-        c->sib_prev->sib_next = c->sib_next;
-    else
-        g->live_head = c->sib_next;
-    if (c->sib_next)
-        c->sib_next->sib_prev = c->sib_prev;
-    else
-        g->live_tail = c->sib_prev;
-    c->sib_next = c->sib_prev = NULL;
-    g->live--;
-}
-
-AIO_IMPL int aio_spawn_at(aio_group *g, aio_task *c, aio_fn fn, void *frame, const char *file, int line)
-{
-    aio_loop *L;
-    if (!g || !c || !fn || !frame)
-        return AIO_EINVAL;
-    L = aio__loop_of_group(g);
-    AIO__ASSERT(L, !aio__task_busy(c), "aio_spawn: the task is still in use (running, parked, or failed and linked)");
-    if (aio__task_busy(c))
-        return AIO_EBUSY;
-    if (g->state != AIO_GROUP_OPEN && g->state != AIO_GROUP_JOINING)
-        return AIO_ECLOSED;
-    aio__task_setup(c, g, fn, frame, file, line);
-    c->scope = &g->scope;
-    aio__live_link(g, c);
-    L->ntasks++;
-    aio__enqueue(L, c);
-    if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
-        aio__instr_spawned(L, c);
-    return 0;
-}
-
-AIO_IMPL int aio_task_rc(const aio_task *t)
-{
-    if (t->state != AIO_TASK_DONE && t->state != AIO_TASK_FAILED)
-        return 0;
-    return t->top->rc;
-}
-
-AIO_IMPL int aio_task_done(const aio_task *t)
-{
-    return t->state == AIO_TASK_DONE || t->state == AIO_TASK_FAILED;
-}
-
-AIO_IMPL void aio_task_set_name(aio_task *t, const char *name)
-{
-#ifdef AIO_DEBUG
-    t->name = name;
-#else
-    (void)t;
-    (void)name;
-#endif
-}
-
-AIO_IMPL const char *aio_frame_error_site(const aio_frame *f, unsigned *line)
-{
-    if (!f || f->fn || f->rc >= 0) {
-        if (line)
-            *line = 0;
-        return NULL;
-    }
-    if (line)
-        *line = AIO_PC_LINE(f->pc);
-    return f->wait.file;
-}
-
-AIO_IMPL const char *aio_task_error_site(const aio_task *t, unsigned *line)
-{
-    if (!aio_task_done(t)) {
-        if (line)
-            *line = 0;
-        return NULL;
-    }
-    return aio_frame_error_site(t->top, line);
-}
-
-static void aio__group_record(aio_group *g, int rc, const char *file, unsigned line)
-{
-    g->err_count++;
-    if (!g->err_first) {
-        g->err_first = rc;
-        g->err_file = file;
-        g->err_line = line;
-    }
-}
-
-/* Wakes the group's owner if it waits in AIO_GROUP_WAIT and nothing is left. */
-static void aio__group_maybe_done(aio_group *g)
-{
-    aio_task *o = g->scope.owner;
-    if (g->live == 0 && g->pending_starts == 0 && g->state == AIO_GROUP_JOINING && o &&
-        o->state == AIO_TASK_PARKED && o->wait_kind == AIO__WAIT_GROUP && o->u.q.obj == g)
-        aio_reschedule(o, 0);
-}
-
-static AIO__NOINLINE void aio__task_finish(aio_loop *L, aio_task *t, int rc)
-{
-    aio_group *g = t->group;
-    L->ntasks--;
-    /* The common case, a child that exits cleanly with no scope of its own
-     * left, no lock held, no start handshake, no joiner and no race to
-     * settle, costs an unlink and the group's completion check. */
-    if (AIO__LIKELY(t->scope == &g->scope && !L->holds && !t->flags && (rc >= 0 || rc == AIO_ECANCELED) &&
-                    g->mode != AIO_GROUP_FIRST_DONE)) {
-        aio__live_unlink(g, t);
-        t->scope = NULL;
-        t->state = AIO_TASK_DONE;
-        if (rc == AIO_ECANCELED)
-            g->saw_cancel = 1;
-        goto joiners;
-    }
-    AIO__ASSERT(L, !t->scope || t->scope->owner != t,
-                "task finished inside a scope or group it did not exit (a group left with live children?)");
-    /* Release builds: exit forgotten scopes so no deadline timer outlives
-     * the frame.  A forgotten group with live children cannot be repaired.
-     * A group left without AIO_GROUP_WAIT is an error in every build: the
-     * task finishes with AIO_EBUSY (the test is the one pointer comparison
-     * above, done for every slow-path exit). */
-    while (t->scope && t->scope->owner == t) {
-        aio_scope *s = t->scope;
-        if (s->flags & AIO_SCOPE_GROUP) {
-            if (rc >= 0 || rc == AIO_ECANCELED) {
-                rc = AIO_EBUSY;
-                t->top->rc = rc;
-                t->top->wait.file = NULL;
-                t->top->pc = 0;
-            }
-            if (aio__group_of_scope(s)->live || aio__group_of_scope(s)->pending_starts)
-                break;
-            aio__group_of_scope(s)->state = AIO_GROUP_CLOSED;
-        }
-        (void)aio__scope_pop(L, t, s, 0);
-    }
-    if (L->holds) { /* locks the task still holds: break them (trio's lot breakers) */
-        aio_hold *h, *nx;
-        for (h = L->holds; h; h = nx) {
-            nx = h->next;
-            if (h->owner != t)
-                continue;
-            if (h->prev) h->prev->next = h->next; else L->holds = h->next;
-            if (h->next) h->next->prev = h->prev;
-            h->next = h->prev = NULL;
-            h->owner = NULL;
-            h->broken(L, h);
-        }
-    }
-    if (t->flags & AIO__TF_CANCEL_COUNTED) {
-        L->ncancel--;
-        t->flags &= (uint8_t)~AIO__TF_CANCEL_COUNTED;
-    }
-    if (t->flags & AIO__TF_PRESTART) {
-        /* Finished before aio_started: the result goes to the starter. */
-        aio_task *starter = t->sib_prev;
-        int src = (t->flags & AIO__TF_STARTED) ? AIO_ECANCELED : (rc < 0 ? rc : AIO_ENOTSTARTED);
-        t->flags &= (uint8_t)~(AIO__TF_PRESTART | AIO__TF_STARTED);
-        t->sib_next = t->sib_prev = NULL;
-        t->state = AIO_TASK_DONE;
-        t->scope = NULL;
-        g->pending_starts--;
-        aio_reschedule(starter, src);
-        aio__group_maybe_done(g);
-        if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
-            aio__instr_exited(L, t, rc);
-        return;
-    }
-    aio__live_unlink(g, t);
-    t->scope = NULL;
-    if (rc == AIO_ECANCELED)
-        g->saw_cancel = 1;
-    if (rc < 0 && rc != AIO_ECANCELED) {
-        unsigned line = AIO_PC_LINE(t->top->pc);
-        t->state = AIO_TASK_FAILED;
-        t->sib_prev = g->failed_tail;
-        t->sib_next = NULL;
-        if (g->failed_tail)
-            g->failed_tail->sib_next = t;
-        else
-            g->failed_head = t;
-        g->failed_tail = t;
-        aio__group_record(g, rc, t->top->wait.file, line);
-        if (g->mode == AIO_GROUP_FAIL_FAST)
-            aio__scope_cancel(L, &g->scope, AIO_CANCEL_GROUP, AIO__REASON("a child failed"));
-    } else {
-        t->state = AIO_TASK_DONE;
-    }
-    if (g->mode == AIO_GROUP_FIRST_DONE && !g->winner) {
-        g->winner = t;
-        aio__scope_cancel(L, &g->scope, AIO_CANCEL_RACE, AIO__REASON("first child finished"));
-    }
-joiners:
-    /* Wake the tasks joining this one. */
-    if (g->joiners.head) {
-        aio_task *w = g->joiners.head;
-        while (w) {
-            aio_task *nx = w->u.q.next;
-            if (w->top->wait.ptr == (void *)t) {
-                aio_lot_remove(&g->joiners, w);
-                aio_reschedule(w, rc);
-            }
-            w = nx;
-        }
-    }
-    aio__group_maybe_done(g);
-    if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
-        aio__instr_exited(L, t, rc);
-}
-
-AIO_IMPL int aio__join_begin(aio_task *t, aio_task *c)
-{
-    int rc;
-    if (!c || c->state == AIO_TASK_IDLE || !c->group)
-        return AIO_EINVAL;
-    rc = aio_check_cancel(t);
-    if (rc)
-        return rc;
-    if (aio_task_done(c)) {
-        aio_reschedule(t, c->top->rc);
-        return AIO_PARKED;
-    }
-    t->top->wait.ptr = c;
-    aio_park_lot(t, &c->group->joiners);
-    return AIO_PARKED;
-}
-
-AIO_IMPL int aio_group_enter(aio_task *t, aio_group *g, int mode)
-{
-    aio_loop *L;
-    int rc;
-    if (!t || !g || mode < AIO_GROUP_FAIL_FAST || mode > AIO_GROUP_FIRST_DONE)
-        return AIO_EINVAL;
-    L = aio_task_loop(t);
-    AIO__ASSERT(L, g->state != AIO_GROUP_OPEN && g->state != AIO_GROUP_JOINING, "aio_group_enter: group is already open");
-    if (g->state == AIO_GROUP_OPEN || g->state == AIO_GROUP_JOINING)
-        return AIO_EBUSY;
-    /* Forget the previous use (failed children become reusable). */
-    while (g->failed_head) {
-        aio_task *f = g->failed_head;
-        g->failed_head = f->sib_next;
-        f->sib_next = f->sib_prev = NULL;
-        f->state = AIO_TASK_DONE;
-    }
-    {
-        uint8_t pre = (uint8_t)(g->scope.flags & AIO_SCOPE_CANCEL_CALLED && g->state == AIO_GROUP_IDLE);
-        const char *reason = g->scope.reason;
-        aio_scope_init(&g->scope);
-        if (pre) { /* cancelled before it was entered */
-            g->scope.flags = AIO_SCOPE_CANCEL_CALLED;
-            g->scope.source = AIO_CANCEL_EXPLICIT;
-            g->scope.reason = reason;
-        }
-    }
-    g->scope.flags |= AIO_SCOPE_GROUP;
-    g->live_head = g->live_tail = NULL;
-    g->failed_head = g->failed_tail = NULL;
-    g->winner = NULL;
-    g->joiners.head = g->joiners.tail = NULL;
-    g->joiners.len = 0;
-    g->live = g->pending_starts = g->err_count = 0;
-    g->err_first = 0;
-    g->err_file = NULL;
-    g->err_line = 0;
-    g->saw_cancel = 0;
-    g->mode = (uint8_t)mode;
-    g->loop = L;
-    rc = aio_scope_enter(t, &g->scope, AIO_TIME_INF);
-    if (rc)
-        return rc;
-    g->state = AIO_GROUP_OPEN;
-    return 0;
-}
-
-AIO_IMPL void aio_group_cancel(aio_group *g, const char *reason)
-{
-    if (g->state == AIO_GROUP_OPEN || g->state == AIO_GROUP_JOINING)
-        aio__scope_cancel(aio__scope_loop(&g->scope), &g->scope, AIO_CANCEL_EXPLICIT, reason);
-    else
-        aio_scope_cancel(&g->scope, reason);
-}
-
-AIO_IMPL aio_task *aio_group_failed_first(const aio_group *g) { return g->failed_head; }
-AIO_IMPL aio_task *aio_group_failed_next(const aio_task *t) { return t->state == AIO_TASK_FAILED ? t->sib_next : NULL; }
-AIO_IMPL uint32_t aio_group_failed_count(const aio_group *g)
-{
-    uint32_t n = 0;
-    const aio_task *t;
-    for (t = g->failed_head; t; t = t->sib_next)
-        n++;
-    return n;
-}
-AIO_IMPL const char *aio_task_error_reason(const aio_task *t)
-{
-#ifndef AIO_NO_STRINGS
-    if (aio_task_done(t) && t->top->rc < 0 && (t->flags & AIO__TF_REASON))
-        return (const char *)t->u.q.obj;
-#endif
-    (void)t;
-    return NULL;
-}
-
-/* Leaves the group: pops its scope and computes the result.  Errors win over
- * cancellation.  Otherwise, if a cancellation reached the body or a child
- * through the group's scope, the scope either catches it (the group's own
- * cancel, a race, a failure: result 0) or lets it propagate (an outer
- * cancellation: AIO_ECANCELED). */
-static int aio__group_leave(aio_loop *L, aio_task *t, aio_group *g)
-{
-    int in = (g->saw_cancel && aio__chain_cancelled(&g->scope, t)) ? AIO_ECANCELED : 0;
-    int rc = aio__scope_pop(L, t, &g->scope, in);
-    if (g->err_count)
-        rc = g->err_first;
-    g->state = AIO_GROUP_CLOSED;
-    return rc;
-}
-
-AIO_IMPL int aio__group_wait_begin(aio_task *t, aio_group *g, int body_rc)
-{
-    aio_loop *L;
-    if (!t || !g)
-        return AIO_EINVAL;
-    L = aio_task_loop(t);
-    AIO__ASSERT(L, g->state == AIO_GROUP_OPEN, "AIO_GROUP_WAIT: group is not open (waited twice, or never entered)");
-    AIO__ASSERT(L, g->state != AIO_GROUP_OPEN || g->scope.owner == t, "AIO_GROUP_WAIT: the group was entered by another task");
-    AIO__ASSERT(L, g->state != AIO_GROUP_OPEN || g->scope.owner != t || t->scope == &g->scope,
-                "AIO_GROUP_WAIT: scopes entered inside the group body were not exited");
-    if (g->state != AIO_GROUP_OPEN || g->scope.owner != t || t->scope != &g->scope)
-        return AIO_EINVAL;
-    if (body_rc == AIO_ECANCELED)
-        g->saw_cancel = 1;
-    else if (body_rc < 0) {
-        aio__group_record(g, body_rc, NULL, 0);
-        aio__scope_cancel(L, &g->scope, AIO_CANCEL_GROUP, AIO__REASON("the group body failed"));
-    }
-    g->state = AIO_GROUP_JOINING;
-    if (g->live == 0 && g->pending_starts == 0) {
-        /* Nothing to wait for: a schedule point that cannot be cancelled. */
-        aio__yield(t, 0);
-        return AIO_PARKED;
-    }
-    aio__park(t, AIO__WAIT_GROUP, g);
-    return AIO_PARKED;
-}
-
-AIO_IMPL int aio__group_wait_next(aio_task *t, aio_group *g)
-{
-    aio_loop *L = aio_task_loop(t);
-    if (g->live || g->pending_starts) {
-        aio__park(t, AIO__WAIT_GROUP, g);
-        return AIO_PARKED;
-    }
-    return aio__group_leave(L, t, g);
-}
-
-AIO_IMPL int aio__start_begin(aio_task *t, aio_group *g, aio_task *c, aio_fn fn, void *frame, void **value_out)
-{
-    aio_loop *L;
-    int rc;
-    if (!t || !g || !c || !fn || !frame)
-        return AIO_EINVAL;
-    L = aio_task_loop(t);
-    rc = aio_check_cancel(t);
-    if (rc)
-        return rc;
-    if (g->state != AIO_GROUP_OPEN && g->state != AIO_GROUP_JOINING)
-        return AIO_ECLOSED;
-    AIO__ASSERT(L, !aio__task_busy(c), "AIO_START: the task is still in use");
-    if (aio__task_busy(c))
-        return AIO_EBUSY;
-    aio__task_setup(c, g, fn, frame, NULL, 0);
-    c->flags = AIO__TF_PRESTART;
-    c->scope = t->scope;  /* runs under the starter's scopes until it starts */
-    c->sib_prev = t;      /* the starter */
-    c->sib_next = (aio_task *)(void *)value_out;
-    g->pending_starts++;
-    L->ntasks++;
-    aio__enqueue(L, c);
-    if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
-        aio__instr_spawned(L, c);
-    t->top->wait.ptr = c;
-    aio__park(t, AIO__WAIT_START, c);
-    return AIO_PARKED;
-}
-
-AIO_IMPL int aio_started(aio_task *t, void *value)
-{
-    aio_task *starter;
-    aio_group *g;
-    aio_scope *s, *outer = NULL;
-    void **out;
-    if (!t || !(t->flags & AIO__TF_PRESTART) || (t->flags & AIO__TF_STARTED))
-        return AIO_EINVAL;
-    starter = t->sib_prev;
-    g = t->group;
-    if (aio__chain_cancelled(starter->scope, starter)) {
-        /* The starter is cancelled: stay under it; it will report AIO_ECANCELED. */
-        t->flags |= AIO__TF_STARTED;
-        return 0;
-    }
-    out = (void **)(void *)t->sib_next;
-    if (out)
-        *out = value;
-    /* Re-parent the child's outermost own scope (or the task) under the group. */
-    for (s = t->scope; s && s->owner == t; s = s->parent)
-        outer = s;
-    if (outer)
-        outer->parent = &g->scope;
-    else
-        t->scope = &g->scope;
-    t->flags &= (uint8_t)~AIO__TF_PRESTART;
-    t->sib_prev = t->sib_next = NULL;
-    aio__live_link(g, t);
-    g->pending_starts--;
-    aio_reschedule(starter, 0);
-    return 0;
 }
 
 /* ======================================================================== */
@@ -3374,9 +3433,15 @@ static int aio__io_idle(aio_loop *L)
             L->now = dl;
         return 0;
     }
+    /* With no deadline the wait needs no clock: the time is read again by
+     * whoever needs it next turn (a clock read can cost more than the turn). */
+    if (dl == AIO_TIME_INF) {
+        aio__io_wait(L, AIO_TIME_INF);
+        return 0;
+    }
     {
         aio_time now = aio_loop_update_time(L);
-        aio__io_wait(L, dl == AIO_TIME_INF ? AIO_TIME_INF : AIO_TIME_BEFORE(now, dl) ? AIO_TIME_DIFF(dl, now) : 0);
+        aio__io_wait(L, AIO_TIME_BEFORE(now, dl) ? AIO_TIME_DIFF(dl, now) : 0);
     }
     return 0;
 }
@@ -3440,56 +3505,6 @@ AIO_IMPL int aio_loop_close(aio_loop *L)
 }
 
 
-/* ---- running ----------------------------------------------------------- */
-
-AIO_IMPL int aio_run(aio_loop *L, aio_task *main, aio_fn fn, void *frame)
-{
-    int rc, deadlocked = 0;
-    AIO__CHECK_LOOP(L, "aio_run");
-    AIO__ASSERT(L, !L || L->current == NULL, "aio_run called from inside a task");
-    if (!L || !main || L->current)
-        return AIO_EINVAL;
-    L->root.state = AIO_GROUP_OPEN;
-    rc = aio_spawn(&L->root, main, fn, frame);
-    if (rc)
-        return rc;
-    while (!aio_task_done(main)) {
-        aio_loop_step(L);
-        if (aio_task_done(main))
-            break;
-        if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
-            aio__instr_wait(L, 0, aio_loop_next_deadline(L));
-        rc = aio__idle(L);
-        if (AIO__UNLIKELY(AIO__INSTRUMENTED(L)))
-            aio__instr_wait(L, 1, 0);
-        if (rc == AIO_EDEADLK) {
-            /* Nothing can wake anyone: cancel everything once, so cleanup
-             * runs and the tasks finish; the result is still AIO_EDEADLK. */
-            if (!deadlocked) {
-                deadlocked = 1;
-                aio__scope_cancel(L, &L->root.scope, AIO_CANCEL_DEADLOCK, AIO__REASON("deadlock"));
-            }
-            if (L->nready == 0)
-                return AIO_EDEADLK;
-        }
-    }
-    rc = deadlocked ? AIO_EDEADLK : aio_task_rc(main);
-    /* Reset the root group for the next aio_run on this loop. */
-    if (main->state == AIO_TASK_FAILED) {
-        L->root.failed_head = L->root.failed_tail = NULL;
-        main->sib_next = main->sib_prev = NULL;
-        main->state = AIO_TASK_DONE;
-    }
-    if (L->root.scope.flags & AIO_SCOPE_CANCEL_CALLED) {
-        L->root.scope.flags &= (uint8_t)~AIO_SCOPE_CANCEL_CALLED;
-        L->ncancel--;
-    }
-    L->root.err_count = 0;
-    L->root.err_first = 0;
-    L->root.saw_cancel = 0;
-    return rc;
-}
-
 /* ---- dump -------------------------------------------------------------- */
 
 #ifndef AIO_NO_STRINGS
@@ -3546,7 +3561,7 @@ static void aio__dump_group(const aio_loop *L, const aio_group *g, int depth, vo
     aio__indent(out, ctx, depth);
     out(ctx, "group ");
     aio__put_hex(out, ctx, g);
-    out(ctx, g->scope.flags & AIO_SCOPE_CANCEL_CALLED ? " cancelled" : "");
+    out(ctx, g->scope.flags & AIO__SCOPE_CANCEL_CALLED ? " cancelled" : "");
     out(ctx, " live=");
     aio__put_num(out, ctx, g->live);
     out(ctx, " failed=");
@@ -3578,7 +3593,7 @@ static void aio__dump_task(const aio_loop *L, const aio_task *t, int depth, void
 #endif
     out(ctx, " ");
     aio__put(out, ctx, t == L->current ? "running" : aio__state_names[t->state < 6 ? t->state : 0]);
-    if (t->state == AIO_TASK_PARKED) {
+    if (t->state == AIO__TASK_PARKED) {
         out(ctx, " on ");
         aio__put(out, ctx, aio__wait_names[t->wait_kind < 7 ? t->wait_kind : 0]);
         if (t->wait_kind == AIO__WAIT_SLEEP && t->u.tm.armed) {
@@ -3620,15 +3635,15 @@ static void aio__dump_task(const aio_loop *L, const aio_task *t, int depth, void
         out(ctx, "\n");
     }
     for (s = t->scope; s && s->owner == t; s = s->parent) {
-        if (s->flags & AIO_SCOPE_GROUP) {
+        if (s->flags & AIO__SCOPE_GROUP) {
             aio__dump_group(L, (const aio_group *)(const void *)s, depth + 1, out, ctx);
         } else {
             aio__indent(out, ctx, depth + 1);
             out(ctx, "scope ");
             aio__put_hex(out, ctx, s);
-            if (s->flags & AIO_SCOPE_CANCEL_CALLED)
+            if (s->flags & AIO__SCOPE_CANCEL_CALLED)
                 out(ctx, " cancelled");
-            if (s->flags & AIO_SCOPE_SHIELD)
+            if (s->flags & AIO__SCOPE_SHIELD)
                 out(ctx, " shielded");
             if (s->tm.deadline != AIO_TIME_INF) {
                 out(ctx, " deadline +");

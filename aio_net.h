@@ -1499,7 +1499,7 @@ AIO_IMPL int aio_linger_run(aio_task *t, void *frame)
             rc = 0;
     }
     f->rc = rc;
-    if (f->sc.flags & AIO_SCOPE_CANCEL_CALLED) /* only its deadline cancels a cleanup scope */
+    if (f->sc.flags & AIO__SCOPE_CANCEL_CALLED) /* only its deadline cancels a cleanup scope */
         f->rc = AIO_ETIMEDOUT;
     aio_scope_exit(t, &f->sc, rc);
     aio_stream_close(aio_task_loop(t), f->s);
@@ -1957,7 +1957,7 @@ AIO_IMPL void aio_server_shutdown(aio_server *srv, aio_time grace)
         return;
     srv->stopping = 1;
     srv->grace = grace < 0 ? 0 : grace;
-    if (srv->accept_scope.flags & AIO_SCOPE_ACTIVE)
+    if (srv->accept_scope.flags & AIO__SCOPE_ACTIVE)
         aio_scope_cancel(&srv->accept_scope, "server shutdown");
     for (i = 0; i < srv->nslots; i++) { /* handlers waiting for a read: at once */
         aio_conn *c = AIO__SLOT(srv, i);
@@ -1979,7 +1979,7 @@ static int aio__conn_run(aio_task *t, void *frame)
     c->req_deadline = AIO_TIME_INF;
     c->live = 1;
     AIO_AWAIT(rc, srv->handler, c);
-    stopped = (c->guard.flags & AIO_SCOPE_CANCEL_CALLED) != 0;
+    stopped = (c->guard.flags & AIO__SCOPE_CANCEL_CALLED) != 0;
     if (stopped && !c->why)
         srv->timeouts++; /* only a deadline cancels the guard without a reason of the server's */
     rc = aio_scope_exit(t, &c->guard, rc);

@@ -108,7 +108,7 @@ typedef int (*aio_job_fn)(void *arg);
 #define AIO_JOB_ABANDON_ON_CANCEL 0x01u /**< cancellation while running resumes the task at once (result discarded) */
 
 /** Job states (aio_job.state). */
-enum { AIO_JOB_IDLE = 0, AIO_JOB_QUEUED, AIO_JOB_RUNNING, AIO_JOB_POSTED };
+enum { AIO__JOB_IDLE = 0, AIO__JOB_QUEUED, AIO__JOB_RUNNING, AIO__JOB_POSTED };
 
 /**
  * One offloaded call, owned by the caller (a frame field).  Initialise with
@@ -430,14 +430,14 @@ static void *aio__pool_worker(void *arg)
         if (!p->head)
             p->tail = NULL;
         j->next = NULL;
-        j->state = AIO_JOB_RUNNING;
+        j->state = AIO__JOB_RUNNING;
         p->queued--;
         p->running++;
         pthread_mutex_unlock(&p->mu);
         r = j->fn(j->arg);
         pthread_mutex_lock(&p->mu);
         j->result = r;
-        j->state = AIO_JOB_POSTED;
+        j->state = AIO__JOB_POSTED;
         p->running--;
         loop = j->loop;
         pthread_mutex_unlock(&p->mu);
@@ -537,7 +537,7 @@ static int aio__job_abort(aio_task *t, aio_waiter *w)
     int queued;
     (void)w;
     pthread_mutex_lock(&p->mu);
-    queued = j->state == AIO_JOB_QUEUED;
+    queued = j->state == AIO__JOB_QUEUED;
     if (queued) { /* not started: take it off the queue, it never runs */
         aio_job **pp = &p->head, *prev = NULL;
         while (*pp != j) {
@@ -590,7 +590,7 @@ AIO_IMPL int aio__to_thread_begin(aio_task *t, aio_pool *p, aio_job *j)
             j->task = t;
             j->pool = p;
             j->next = NULL;
-            j->state = AIO_JOB_QUEUED;
+            j->state = AIO__JOB_QUEUED;
             j->busy = 1;
             if (p->tail)
                 p->tail->next = j;

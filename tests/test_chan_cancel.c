@@ -225,15 +225,15 @@ static int sweeper(aio_task *t, void *p)
     AIO_BEGIN(t, f);
     if (f->tp <= f->tc) {
         AIO_SLEEP_UNTIL(rc, f->tp);
-        if (f->p->sc.flags & AIO_SCOPE_ACTIVE)
+        if (f->p->sc.flags & AIO__SCOPE_ACTIVE)
             aio_scope_cancel(&f->p->sc, "sweep");
     }
     AIO_SLEEP_UNTIL(rc, f->tc);
-    if (f->c->sc.flags & AIO_SCOPE_ACTIVE)
+    if (f->c->sc.flags & AIO__SCOPE_ACTIVE)
         aio_scope_cancel(&f->c->sc, "sweep");
     if (f->tp > f->tc) {
         AIO_SLEEP_UNTIL(rc, f->tp);
-        if (f->p->sc.flags & AIO_SCOPE_ACTIVE)
+        if (f->p->sc.flags & AIO__SCOPE_ACTIVE)
             aio_scope_cancel(&f->p->sc, "sweep");
     }
     AIO_END(0);

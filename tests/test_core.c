@@ -546,7 +546,7 @@ TEST(loop_can_be_stepped_from_outside)
     memset(&t, 0, sizeof t);
     test_loop_init(&L);
     /* Spawn straight into the root group of a loop that is not running. */
-    L.root.state = AIO_GROUP_OPEN;
+    L.root.state = AIO__GROUP_OPEN;
     s.dur = AIO_MS(4);
     CHECK_EQ(aio_spawn(&L.root, &t, sleeper, &s), 0);
     CHECK_EQ(aio_loop_next_deadline(&L), 0);

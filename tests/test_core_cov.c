@@ -362,9 +362,9 @@ TEST(a_task_ending_inside_its_scope_or_group_has_them_closed)
         CHECK_EQ(f.rc, which == 1 ? AIO_EBUSY : 0); /* a group left unwaited fails its task */
         CHECK_EQ(f.st.timers, 0); /* the forgotten deadline timer is gone */
         CHECK_EQ(f.st.tasks, 1);
-        CHECK_EQ(f.fg.s.flags & AIO_SCOPE_ACTIVE, 0);
+        CHECK_EQ(f.fg.s.flags & AIO__SCOPE_ACTIVE, 0);
         if (which == 1)
-            CHECK_EQ(f.fg.g.state, AIO_GROUP_CLOSED);
+            CHECK_EQ(f.fg.g.state, AIO__GROUP_CLOSED);
 #ifdef AIO_DEBUG
         CHECK_EQ(panic_count, 1);
         CHECK(panic_msg && strstr(panic_msg, "did not exit") != NULL);
@@ -686,7 +686,7 @@ static int start2_main(aio_task *t, void *p)
     AIO_START(rc, &f->g, &f->c, slow_starter, &f->ss, NULL);
     f->start_rc = rc;
     f->started_at = aio_now(aio_task_loop(t));
-    if (f->sc.flags & AIO_SCOPE_ACTIVE)
+    if (f->sc.flags & AIO__SCOPE_ACTIVE)
         aio_scope_exit(t, &f->sc, rc);
     AIO_GROUP_WAIT(rc, &f->g, 0);
     AIO_END(rc);
@@ -700,7 +700,7 @@ TEST(a_start_outlives_a_finishing_sibling_and_a_cancelled_starter_keeps_its_chil
         memset(&f, 0, sizeof f);
         memset(&mt, 0, sizeof mt);
         if (cancelled)
-            f.sc.flags = AIO_SCOPE_EXITED; /* marks the second run */
+            f.sc.flags = AIO__SCOPE_EXITED; /* marks the second run */
         test_loop_init(&L);
         CHECK_EQ(aio_run(&L, &mt, start2_main, &f), 0);
         CHECK_EQ(f.qs.finished, 1);
@@ -1033,7 +1033,7 @@ TEST(unshielding_an_unshielded_scope_and_reentering_an_active_one_change_nothing
     CHECK_EQ(aio_run(&L, &mt, shield2_main, &f), 0);
     CHECK_EQ(f.after, f.before);
     CHECK_EQ(f.unentered, 0);
-    CHECK_EQ(f.s.flags & AIO_SCOPE_ACTIVE, 0);
+    CHECK_EQ(f.s.flags & AIO__SCOPE_ACTIVE, 0);
 #ifdef AIO_DEBUG
     CHECK_EQ(f.again, AIO_EBUSY);
     CHECK_EQ(panic_count, 1);

@@ -73,7 +73,7 @@ TEST(failing_children_cancel_siblings_and_body_and_report_every_error)
     CHECK_EQ(n, 2);
     CHECK_EQ(aio_task_rc(aio_group_failed_first(&f.g)), first);
     CHECK(f.g.scope.source == AIO_CANCEL_GROUP);
-    CHECK(f.t[2].state == AIO_TASK_DONE);          /* the cancelled sibling is not a failure */
+    CHECK(f.t[2].state == AIO__TASK_DONE);          /* the cancelled sibling is not a failure */
 }
 
 struct body_fail { aio_frame hdr; aio_group g; aio_task t; struct sleeper s; int rc; };
@@ -133,7 +133,7 @@ TEST(leaving_the_group_waits_for_every_child)
     CHECK_EQ(f.at, AIO_MS(8));
     CHECK_EQ(f.s[0].rc, 0);
     CHECK_EQ(f.s[1].rc, 0);
-    CHECK_EQ(f.g.state, AIO_GROUP_CLOSED);
+    CHECK_EQ(f.g.state, AIO__GROUP_CLOSED);
 }
 
 struct outer_cancel {

@@ -530,7 +530,7 @@ TEST(task_cancel_lets_cleanup_await_under_a_grace_deadline)
     CHECK_EQ(f.c[1].cleanup_rc, AIO_ECANCELED);
     CHECK_EQ(f.c[1].cleaned_at, AIO_MS(3));
     CHECK_EQ(aio_task_rc(&f.t[0]), AIO_ECANCELED);
-    CHECK(f.t[0].state == AIO_TASK_DONE);          /* cancelled is not failed */
+    CHECK(f.t[0].state == AIO__TASK_DONE);          /* cancelled is not failed */
     CHECK_EQ(f.g.err_count, 0);
     CHECK_EQ(L.ncancel, 0);
 }

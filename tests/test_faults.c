@@ -488,7 +488,7 @@ static int hung; /* a scenario's hang deadline was reached */
 static int deadline_exit(aio_task *t, aio_scope *sc, int rc)
 {
     rc = aio_scope_exit(t, sc, rc);
-    if (sc->flags & AIO_SCOPE_CANCEL_CALLED) /* only the deadline cancels it */
+    if (sc->flags & AIO__SCOPE_CANCEL_CALLED) /* only the deadline cancels it */
         hung = 1;
     return rc;
 }

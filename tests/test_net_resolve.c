@@ -84,7 +84,7 @@ static int m_res_fn(aio_task *t, void *frame)
         bf.m = f;
         aio_spawn(&f->g, &f->bt, blocker_task, &bf);
         AIO_CHECKPOINT(rc);   /* the blocker takes the thread first */
-        while (f->bjob.state != AIO_JOB_RUNNING)
+        while (f->bjob.state != AIO__JOB_RUNNING)
             AIO_SLEEP(rc, AIO_US(1));
         f->t0 = aio_now(aio_task_loop(t)); /* the thread is taken: times count from here */
         tf.m = f;

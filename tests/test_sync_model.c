@@ -92,7 +92,7 @@ static int census(void)
     for (i = 0; i < NW; i++) {
         held += wk[i].holding;
         /* Handed a permit but not resumed yet: runnable with wake-up code 0. */
-        if (wk[i].in_acquire && tasks[i].state == AIO_TASK_READY && tasks[i].top->rc == 0)
+        if (wk[i].in_acquire && tasks[i].state == AIO__TASK_READY && tasks[i].top->rc == 0)
             granted++;
     }
     switch (W.kind) {

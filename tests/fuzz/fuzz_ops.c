@@ -144,7 +144,7 @@ static void check_lock(void)
     if (W.holder >= 0)
         ASSERT(W.lock.hold.owner == &W.tasks[W.holder]);
     else if (aio_lock_locked(&W.lock))
-        ASSERT(W.lock.hold.owner->state == AIO_TASK_READY);
+        ASSERT(W.lock.hold.owner->state == AIO__TASK_READY);
 }
 
 static int extra_fn(aio_task *t, void *p)

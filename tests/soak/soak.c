@@ -478,7 +478,7 @@ static uint64_t next_conn;
 
 static int slot_free(const aio_task *t)
 {
-    return t->state == AIO_TASK_IDLE || t->state == AIO_TASK_DONE;
+    return t->state == AIO__TASK_IDLE || t->state == AIO__TASK_DONE;
 }
 
 struct spawner {
@@ -860,7 +860,7 @@ static int chaos_fn(aio_task *t, void *frame)
         } else if (r == 6) {
             struct handler *h = &pool[rnd(srv.nslots)];
             uint8_t s = h->conn.task.state;
-            if ((s == AIO_TASK_PARKED || s == AIO_TASK_READY) && h->conn.stream.fd >= 0) {
+            if ((s == AIO__TASK_PARKED || s == AIO__TASK_READY) && h->conn.stream.fd >= 0) {
                 server_aborted[aio_sockaddr_port(&h->conn.peer) & 0xffff] = 1;
                 if (aio_task_cancel(&h->conn.task) == 0)
                     st.srv_cancels++;
