@@ -65,11 +65,13 @@ $(BUILD)/examples/%: examples/%.c $(HEADERS)
 # their example builds and runs (tests/check_manifests.sh); the mistakes
 # aio_easy.h turns into compile errors do not compile (tests/check_easy_compile.sh);
 # the locals lint finds its fixture's mistakes and nothing in examples/; the
-# echo example serves parallel socat clients byte for byte; the Markdown pages'
+# echo example serves parallel socat clients byte for byte, and keeps serving
+# probes while hostile socat clients (idle, slowloris, floods that never read,
+# garbage) hold more connections than it has slots; the Markdown pages'
 # links resolve and the names they write exist (tests/check_doc_links.sh).
 TEST_SCRIPTS ?= tests/check_api_docs.sh tests/check_misuse_coverage.sh tests/check_headers.sh tests/check_build_mix.sh \
     tests/check_manifests.sh tests/check_easy_compile.sh tests/check_lint_locals.sh tests/check_echo_real_clients.sh \
-    tests/check_doc_links.sh
+    tests/check_hostile_real_clients.sh tests/check_doc_links.sh
 
 test: $(TEST_BIN)
 	@sh tests/run.sh $(TEST_BIN) $(TEST_SCRIPTS)
