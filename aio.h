@@ -289,7 +289,8 @@ typedef int (*aio_fn)(aio_task *task, void *frame);
  * 64-bit targets.
  */
 struct aio_frame {
-    uint32_t pc;       /* resume point (0 = start) */
+    /* private: fields not tagged API: are not API */
+    uint32_t pc;       /* API: resume point (0 = start), read-only; AIO_PC_LINE(pc) is its line */
     int32_t rc;        /* result when done; wake-up code while parked */
     aio_fn fn;         /* the coroutine; NULL once it has finished */
     aio_frame *parent; /* the frame that awaits this one, or NULL for a task's root */
@@ -307,6 +308,7 @@ struct aio_frame {
  * (deadline, arming order): equal deadlines fire first-come-first-served.
  */
 struct aio_timer {
+    /* private: no field is API; embedded in tasks, scopes and aio_call */
     aio_timer *child, *next, *prev;
     aio_time deadline;
     uint32_t seq;
@@ -316,6 +318,7 @@ struct aio_timer {
 
 /** A low-level timer callback (asyncio's call_later), owned by the caller. */
 struct aio_call {
+    /* private: no field is API; use aio_call_later, aio_call_at and aio_call_cancel */
     aio_timer tm;
     void (*cb)(aio_loop *loop, void *arg);
     void *arg;
@@ -327,6 +330,7 @@ struct aio_call {
  * fairness and cancellation are implemented once.
  */
 struct aio_lot {
+    /* private: no field is API; use aio_lot_first, aio_lot_len and the park/wake functions */
     aio_task *head, *tail;
     uint32_t len;
 };
@@ -337,9 +341,10 @@ struct aio_lot {
  * return AIO_ABORT_OK after undoing the registration (the task then resumes
  * with AIO_ECANCELED), or AIO_ABORT_FAIL when the operation cannot be undone
  * now (whoever completes it must call aio_reschedule later).
+ * Every field is API.
  */
 struct aio_waiter {
-    int (*abort)(aio_task *task, aio_waiter *w);
+    int (*abort)(aio_task *task, aio_waiter *w); /* set before aio_park_custom */
 };
 #define AIO_ABORT_OK 0
 #define AIO_ABORT_FAIL 1
@@ -351,6 +356,7 @@ struct aio_waiter {
  * Linked and unlinked by aio_sync.h.
  */
 struct aio_hold {
+    /* private: no field is API */
     aio_hold *next, *prev;
     aio_task *owner;
     void (*broken)(aio_loop *loop, aio_hold *h);
@@ -372,6 +378,7 @@ enum {
  * failed task becomes reusable when its group has been waited).
  */
 struct aio_task {
+    /* private: fields not tagged API: are not API */
     union {
         aio_timer tm; /* while sleeping: node in the timer heap */
         struct {
@@ -383,15 +390,15 @@ struct aio_task {
     aio_scope *scope;   /* innermost cancel scope */
     aio_group *group;   /* the group this task is a child of */
     aio_task *sib_next, *sib_prev; /* the group's live or failed list */
-    uint8_t state;      /* AIO_TASK_* */
+    uint8_t state;      /* AIO__TASK_* */
     uint8_t flags;      /* AIO__TF_* */
     uint8_t wait_kind;  /* AIO__WAIT_* while parked */
 #ifdef AIO_DEBUG
     const char *name;   /* set with aio_task_set_name() */
     const char *spawn_file;
     int spawn_line;
-    uint32_t cancel_points;   /* awaits that checked for cancellation */
-    uint32_t schedule_points; /* times the task suspended */
+    uint32_t cancel_points;   /* API: awaits that checked for cancellation (read-only) */
+    uint32_t schedule_points; /* API: times the task suspended (read-only) */
     aio_time parked_at;       /* the loop's time when it last parked (the dump's "for") */
 #endif
 };
@@ -420,12 +427,13 @@ enum {
  * field; zero-initialise it (or call aio_scope_init) before each use.
  */
 struct aio_scope {
+    /* private: fields not tagged API: are not API (tm stays first: a fired timer is cast back to its scope) */
     aio_timer tm;       /* deadline node; tm.deadline is the absolute deadline */
     aio_scope *parent;  /* enclosing scope (possibly in another task) */
     aio_task *owner;    /* the task that entered it */
-    const char *reason; /* reason given to the first cancel, or NULL */
-    uint8_t flags;      /* AIO_SCOPE_* */
-    uint8_t source;     /* AIO_CANCEL_* of the first cancel */
+    const char *reason; /* API: reason given to the first cancel, or NULL (read-only) */
+    uint8_t flags;      /* AIO__SCOPE_* */
+    uint8_t source;     /* API: AIO_CANCEL_* of the first cancel (read-only) */
 };
 
 /** Task-group modes. */
@@ -444,6 +452,7 @@ enum { AIO__GROUP_IDLE = 0, AIO__GROUP_OPEN, AIO__GROUP_JOINING, AIO__GROUP_CLOS
  * child's scopes, so cancelling the group cancels every child.
  */
 struct aio_group {
+    /* private: no field is API; use aio_group_winner, aio_group_failed_first/_next/_count */
     aio_scope scope;                /* the group's cancel scope (entered by aio_group_enter) */
     aio_loop *loop;                 /* the loop the group lives in */
     aio_task *live_head, *live_tail;
@@ -456,12 +465,12 @@ struct aio_group {
     int32_t err_first;              /* first error (child or body), 0 if none */
     const char *err_file;           /* file:line of the first error's return */
     uint32_t err_line;
-    uint8_t state;                  /* AIO_GROUP_* */
+    uint8_t state;                  /* AIO__GROUP_* */
     uint8_t mode;                   /* AIO_GROUP_FAIL_FAST / ALL_SETTLED / FIRST_DONE */
     uint8_t saw_cancel;             /* the body or a child ended with AIO_ECANCELED */
 };
 
-/** Loop configuration; pass NULL to aio_loop_init for the defaults. */
+/** Loop configuration; pass NULL to aio_loop_init for the defaults.  Every field is API. */
 typedef struct aio_config {
     /** Clock in ns; NULL = CLOCK_MONOTONIC on hosted builds (required with AIO_NO_OS unless virtual). */
     aio_time (*clock)(void *ctx);
@@ -499,6 +508,7 @@ typedef struct aio_post aio_post;
  * Without one, the loop's idle step is the platform's idle hook
  * (aio_config.idle) and fd waits do not exist; that is the firmware
  * configuration.  Every operation gets the `ctx` given at installation.
+ * Every field is API.
  *
  *   wait(ctx, timeout)  one wait for I/O of at most `timeout` ns (0: just
  *                       look; AIO_TIME_INF: until an event or a wake).  It
@@ -543,6 +553,7 @@ typedef struct aio__io {
 
 /** The event loop.  Owned by the caller; initialise with aio_loop_init. */
 struct aio_loop {
+    /* private: fields not tagged API: are not API */
     aio_task *run_head;            /* FIFO run queue, chained through u.q.next */
     aio_task **run_tailp;          /* where the next runnable task is linked (&run_head when empty) */
     uint32_t nready;               /* tasks in the run queue */
@@ -556,7 +567,8 @@ struct aio_loop {
     uint64_t clock_turn;           /* the turn now was read in: stale once turns has moved on */
     aio_config cfg;
     uint64_t rng;                  /* perturbation state (cfg.seed) */
-    aio_group root;                /* the main task's group */
+    aio_group root;                /* API: the root group: spawn the first task into &loop.root to run the
+                                      loop without aio_run (aio_loop_step, aio_loop_poll) */
     uint64_t turns;                /* loop turns so far */
     uint64_t steps;                /* task steps so far */
     aio__io io;                    /* I/O backend and wake path */
@@ -1224,6 +1236,7 @@ AIO_API void aio_loop_wake(aio_loop *loop);
  * the node to run its callback.
  */
 struct aio_post {
+    /* private: no field is API; use aio_loop_post and aio_post_pending */
     aio_post *next;
     void (*cb)(aio_loop *loop, void *arg);
     void *arg;
@@ -1303,6 +1316,7 @@ AIO_API void aio_dump_stderr(const aio_loop *loop);
 /**
  * What a loop holds right now, for leak checks (a long-running program
  * compares a snapshot taken at the end with one taken at the start).
+ * Every field is API.
  */
 typedef struct aio_stats {
     uint32_t tasks;    /* live tasks: spawned (or started with AIO_START, or run by aio_run) and not finished */
@@ -1347,7 +1361,6 @@ AIO_API void aio_loop_stats(const aio_loop *loop, aio_stats *st);
  * themselves included: the change applies from the next event.
  */
 struct aio_instrument {
-    aio_instrument *next; /* (internal: the loop's list) */
     void *ctx;            /* passed to every hook */
     /** `t` was queued to run for the first time (aio_spawn, AIO_START, aio_run). */
     void (*task_spawned)(void *ctx, aio_loop *loop, aio_task *t);
@@ -1362,6 +1375,8 @@ struct aio_instrument {
     void (*before_wait)(void *ctx, aio_loop *loop, aio_time deadline);
     /** The wait has returned. */
     void (*after_wait)(void *ctx, aio_loop *loop);
+    /* private: the fields below are not API */
+    aio_instrument *next; /* the loop's list */
 };
 
 /**
@@ -1380,9 +1395,9 @@ AIO_API int aio_instrument_remove(aio_loop *loop, aio_instrument *ins);
  */
 AIO_API const char *aio_task_resume_site(const aio_task *t, unsigned *line);
 
-/** What a slow-step report says (aio_loop_set_slow_step). */
+/** What a slow-step report says (aio_loop_set_slow_step).  Every field is API. */
 struct aio_slow_step {
-    aio_task *task;
+    aio_task *task;          /* the task that ran the step */
     const char *name;        /* aio_task_set_name's name (AIO_DEBUG builds), or NULL */
     aio_time duration;       /* how long the step ran, ns, on the loop's clock */
     const char *resume_file; /* where it resumed (AIO_DEBUG builds; else NULL) */

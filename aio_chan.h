@@ -73,6 +73,7 @@ typedef struct aio_select_case aio_select_case;
  * copied while it is open.
  */
 struct aio_chan_end {
+    /* private: no field is API; use the channel and select functions */
     aio_chan *ch;                /* the shared channel state */
     aio_chan_end *next, *prev;   /* link in the channel's queue of blocked ends */
     union {
@@ -87,11 +88,13 @@ struct aio_chan_end {
 
 /** A send end (trio MemorySendChannel, anyio MemoryObjectSendStream). */
 struct aio_chan_tx {
+    /* private: no field is API; use the channel functions */
     aio_chan_end e;
 };
 
 /** A receive end (trio MemoryReceiveChannel, anyio MemoryObjectReceiveStream). */
 struct aio_chan_rx {
+    /* private: no field is API; use the channel functions */
     aio_chan_end e;
 };
 
@@ -108,6 +111,7 @@ struct aio__chan_q {
  * counts of open ends.
  */
 struct aio_chan {
+    /* private: no field is API; use the functions and macros declared below */
     unsigned char *buf;        /* capacity * item_size bytes, or NULL when unbuffered */
     size_t item_size;
     uint32_t cap;              /* ring capacity in items (0 = rendezvous) */
@@ -272,6 +276,7 @@ enum { AIO__SEL_OFF = 0, AIO__SEL_SEND, AIO__SEL_RECV };
 
 /** One case of a select: set it with aio_select_send / aio_select_recv. */
 struct aio_select_case {
+    /* private: no field is API; set cases with aio_select_send / aio_select_recv */
     aio_chan_end *end; /* NULL: the case is disabled (Go's nil channel) */
     void *buf;         /* item source (send) or destination (receive) */
     uint8_t kind;      /* AIO__SEL_* */
@@ -292,6 +297,7 @@ struct aio_select_case {
  * another task completes wins.
  */
 struct aio_select {
+    /* private: no field is API; use the functions and macros declared below */
     aio_waiter w;           /* abort hook while parked */
     aio_call timer;         /* the deadline while parked */
     aio_task *task;         /* the waiting task */
@@ -365,6 +371,7 @@ enum {
  * longest-waiting one directly.
  */
 typedef struct aio_queue {
+    /* private: no field is API; use the functions and macros declared below */
     unsigned char *buf;
     size_t item_size;
     uint32_t cap;        /* capacity in items (at least 1) */
@@ -490,11 +497,12 @@ AIO_API void aio_queue_shutdown(aio_queue *q, int immediate);
  *     AIO_GEN_FOR(rc, &f->gen, &f->v) printf("%d\n", f->v);
  */
 typedef struct aio_gen {
-    aio_frame hdr;   /* frame of the generator task's root (internal) */
+    /* private: fields not tagged API: are not API (hdr stays first: the struct is a frame) */
+    aio_frame hdr;   /* frame of the generator task's root */
     aio_chan ch;
     aio_chan_tx tx;  /* the producer's end */
     aio_chan_rx rx;  /* the consumer's end */
-    aio_task task;   /* the producer task */
+    aio_task task;   /* API: the producer task, for aio_task_rc, aio_task_done and AIO_JOIN once it finished */
     aio_fn fn;       /* the producer coroutine */
     void *frame;     /* its frame */
 } aio_gen;

@@ -151,7 +151,8 @@ extern "C" {
  * A task and its frame as one object, so N children are one array:
  * `AIO_CHILD(struct fetch) kids[8];` in the parent's frame, then
  * `kids[i].frame.id = i; AIO_SPAWN_CHILD(&f->g, &f->kids[i], fetch);`.
- * Zero-initialise it like any task and frame.
+ * Zero-initialise it like any task and frame.  Every field is API: `task`
+ * (the child's task) and `frame` (its frame).
  */
 #define AIO_CHILD(type) struct { aio_task task; type frame; }
 

@@ -80,10 +80,10 @@ extern "C" {
 /* Addresses                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/** A socket address of any family (IPv4, IPv6, Unix) and its length. */
+/** A socket address of any family (IPv4, IPv6, Unix) and its length.  Every field is API. */
 typedef struct aio_sockaddr {
-    struct sockaddr_storage ss;
-    socklen_t len;
+    struct sockaddr_storage ss; /* the address (cast &a.ss to struct sockaddr * for the socket calls) */
+    socklen_t len;              /* its length in bytes */
 } aio_sockaddr;
 
 /**
@@ -114,7 +114,7 @@ AIO_API char *aio_sockaddr_format(const aio_sockaddr *a, char *out, size_t n);
  * aio_net_sys_ops() is the table of the real calls (a hook can forward to it).
  * With a table of its own, a stream's AIO_STREAM_WRITEV sends one piece per
  * call through `send`; with the real calls it gathers (sendmsg, or writev
- * for a descriptor that is not a socket).
+ * for a descriptor that is not a socket).  Every field is API.
  */
 typedef struct aio_net_ops {
     long (*recv)(void *ctx, int fd, void *buf, size_t len);
@@ -216,8 +216,9 @@ typedef struct aio__net_op {
  * otherwise read straight into the destination.
  */
 typedef struct aio_stream {
-    int fd;                  /* -1 when not connected */
-    const aio_net_ops *ops;  /* syscall hook; NULL = real calls */
+    int fd;                  /* the descriptor, -1 when not connected (read-only: close with aio_stream_close) */
+    /* private: the fields below are not API */
+    const aio_net_ops *ops;  /* syscall hook (aio_stream_set_ops); NULL = real calls */
     unsigned char *rbuf;     /* read buffer (may be NULL) */
     size_t rcap;             /* its size */
     size_t rpos, rlen;       /* buffered bytes are rbuf[rpos..rlen) */
@@ -398,6 +399,7 @@ AIO_API int aio_stream_close(aio_loop *loop, aio_stream *s);
 
 /** The frame of a lingering close: embed one in your frame (AIO_STREAM_CLOSE_LINGER). */
 typedef struct aio_linger {
+    /* private: no field is API; use AIO_STREAM_CLOSE_LINGER */
     aio_frame hdr;
     aio_stream *s;
     aio_time timeout;
@@ -443,6 +445,7 @@ AIO_API int aio_linger_run(aio_task *t, void *frame);
  * gai_strerror).
  */
 typedef struct aio_connect {
+    /* private: fields not tagged API: are not API (hdr stays first: the struct is a frame) */
     aio_frame hdr;
     aio_stream *s;
     const char *host;
@@ -450,7 +453,7 @@ typedef struct aio_connect {
     int fd;           /* the socket being connected */
     int naddr, i;
     int err;          /* error of the last address tried */
-    int gai_error;
+    int gai_error;    /* API: after a failed resolution, getaddrinfo's code (for gai_strerror) */
     aio_sockaddr addrs[AIO_NET_MAX_ADDRS];
     aio_fn resolve;   /* looks a name up off the loop (aio_connect_resolve_on), or NULL */
     void *resolve_frame;
@@ -505,6 +508,7 @@ AIO_API int aio_connect_run(aio_task *t, void *frame);
  * before this header): embed one beside the aio_connect in your frame.
  */
 typedef struct aio_net_resolver {
+    /* private: no field is API; use aio_connect_resolve_on */
     aio_frame hdr;
     aio_pool *pool;
     aio_connect *c;
@@ -542,17 +546,18 @@ AIO_API int aio_net_resolver_run(aio_task *t, void *frame);
  * not exist the listen fails with AIO_EINVAL).
  */
 typedef struct aio_listener {
+    int port;                  /* bound port (TCP), set by aio_tcp_listen */
+    uint8_t reuse_port;        /* set before aio_tcp_listen: SO_REUSEPORT */
+    const aio_net_ops *ops;    /* syscall hook for accept (NULL = real calls); inherited by accepted streams */
+    aio_time backoff;          /* how long accept sleeps when out of descriptors (default 100 ms) */
+    uint32_t emfile;           /* accepts that found the process or system out of descriptors */
+    /* private: the fields below are not API */
     int fd;
     int family;                /* AF_INET, AF_INET6 or AF_UNIX */
-    int port;                  /* bound port (TCP) */
-    const aio_net_ops *ops;    /* syscall hook for accept; inherited by accepted streams */
-    aio_time backoff;
-    uint32_t emfile;
     const char *path;          /* Unix path, unlinked by aio_listener_close */
     aio_stream *out;           /* accept in progress: where the connection goes */
     aio_sockaddr *peer;
     aio__net_op op;
-    uint8_t reuse_port;        /* set before aio_tcp_listen: SO_REUSEPORT */
 } aio_listener;
 
 /**
@@ -615,10 +620,11 @@ typedef struct aio__conn_wrap {
  * `server`, and closes the stream after the handler returns.
  */
 struct aio_conn {
+    /* private: fields not tagged API: are not API (hdr stays first: it is the handler's frame header) */
     aio_frame hdr;          /* the handler's frame header */
-    aio_stream stream;      /* the connection */
-    aio_sockaddr peer;      /* the peer's address */
-    aio_server *server;     /* the server it belongs to */
+    aio_stream stream;      /* API: the connection */
+    aio_sockaddr peer;      /* API: the peer's address */
+    aio_server *server;     /* API: the server it belongs to */
     aio_task task;          /* the task running the handler */
     aio__conn_wrap wrap;
     aio_conn *next_free;
@@ -683,6 +689,7 @@ enum {
  * handlers doing anything else finish within the grace period.
  */
 struct aio_server {
+    /* private: fields not tagged API: are not API (hdr stays first: the struct is aio_server_serve's frame) */
     aio_frame hdr;              /* frame of aio_server_serve */
     aio_listener *lst;
     aio_fn handler;
@@ -690,9 +697,9 @@ struct aio_server {
     size_t stride;
     uint32_t nslots;
     uint32_t active;            /* handlers running now */
-    uint64_t accepted;          /* connections accepted */
-    uint64_t failed;            /* handlers that returned an error */
-    int last_error;             /* the latest such error, or an accept error that stopped the server */
+    uint64_t accepted;          /* API: connections accepted */
+    uint64_t failed;            /* API: handlers that returned an error */
+    int last_error;             /* API: the latest such error, or an accept error that stopped the server */
     aio_time grace;             /* shutdown: how long handlers may go on */
     uint8_t stopping;           /* aio_server_shutdown was called */
     aio_conn *free;
@@ -702,14 +709,14 @@ struct aio_server {
     aio_scope accept_scope;     /* cancelled by aio_server_shutdown */
     aio_call grace_timer;
     int rc;
-    aio_time first_byte_timeout; /* a read waiting for a request's first byte (default 10 s) */
-    aio_time idle_timeout;      /* a read or write waiting with nothing moving (default 30 s) */
-    aio_time request_timeout;   /* first byte to aio_conn_request_done (default 60 s) */
-    aio_time evict_after;       /* AIO_SERVER_FULL_EVICT: how long a connection must have waited (default 1 s) */
-    uint8_t full_policy;        /* AIO_SERVER_FULL_EVICT (default) or AIO_SERVER_FULL_WAIT */
+    aio_time first_byte_timeout; /* API: a read waiting for a request's first byte (default 10 s) */
+    aio_time idle_timeout;      /* API: a read or write waiting with nothing moving (default 30 s) */
+    aio_time request_timeout;   /* API: first byte to aio_conn_request_done (default 60 s) */
+    aio_time evict_after;       /* API: AIO_SERVER_FULL_EVICT: how long a connection must have waited (default 1 s) */
+    uint8_t full_policy;        /* API: AIO_SERVER_FULL_EVICT (default) or AIO_SERVER_FULL_WAIT */
     uint8_t waiting_full;       /* the accept loop waits for a slot under wait_scope */
-    uint64_t timeouts;          /* connections closed by a timeout */
-    uint64_t evicted;           /* connections closed to make room */
+    uint64_t timeouts;          /* API: connections closed by a timeout */
+    uint64_t evicted;           /* API: connections closed to make room */
     aio_scope wait_scope;       /* the accept loop's wait for a slot, until a victim qualifies */
 };
 
@@ -755,8 +762,9 @@ AIO_API void aio_server_shutdown(aio_server *srv, aio_time grace);
 
 /** A UDP socket.  Zero-initialise, then aio_udp_bind. */
 typedef struct aio_udp {
+    int port;                   /* bound port, set by aio_udp_bind */
+    /* private: the fields below are not API */
     int fd;
-    int port;                   /* bound port */
     const aio_net_ops *ops;
     aio__net_op rd, wr;
 } aio_udp;

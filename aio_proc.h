@@ -197,7 +197,7 @@ enum {
     AIO_PROC_CANCEL_LEAVE          /**< nothing: the child keeps running, unreaped */
 };
 
-/** How to start a child.  Zero-initialise, then set argv and what differs. */
+/** How to start a child.  Zero-initialise, then set argv and what differs.  Every field is API. */
 typedef struct aio_proc_opts {
     const char *const *argv; /**< program and arguments, NULL-terminated; argv[0] is searched in PATH */
     const char *const *envp; /**< environment, NULL-terminated; NULL inherits the parent's */
@@ -227,7 +227,6 @@ typedef struct aio__proc_waitf {
  * x86-64.
  */
 struct aio_proc {
-    aio_loop *loop;
     pid_t pid;               /**< the child's pid (asyncio Process.pid) */
     int pidfd;               /**< pidfd of the child, or -1 (polling) */
     int fds[3];              /**< parent's pipe ends: [0] writes the child's stdin, [1] reads its stdout,
@@ -236,6 +235,8 @@ struct aio_proc {
     int reaped;              /**< nonzero once the exit status has been collected */
     int on_cancel;           /**< AIO_PROC_CANCEL_*; set after spawn to change */
     aio_time grace;          /**< SIGTERM grace period of AIO_PROC_CANCEL_TERMINATE (default 5 s) */
+    /* private: the fields below are not API */
+    aio_loop *loop;
     aio__proc_waitf wf;      /* the exit wait's frame */
 };
 
@@ -299,14 +300,16 @@ typedef struct aio__proc_pump {
     char scratch[256];
 } aio__proc_pump;
 struct aio_proc_comm {
+    /* private: fields not tagged API: are not API (hdr stays first: the struct is a frame) */
     aio_frame hdr;
     aio_proc *p;
     const void *input;
-    size_t input_len, input_done; /**< bytes of input the child took */
+    size_t input_len;
+    size_t input_done;            /**< API: bytes of input the child took */
     char *out, *err;
     size_t out_cap, err_cap;
-    size_t out_len, err_len;      /**< bytes collected */
-    int overflow;                 /**< output did not fit and was partly discarded */
+    size_t out_len, err_len;      /**< API: bytes collected */
+    int overflow;                 /**< API: output did not fit and was partly discarded */
     int rc;
     aio_group g;
     aio_task tasks[3];
@@ -349,6 +352,7 @@ AIO_API int aio_proc_comm_init(aio_proc_comm *c, aio_proc *p, const void *input,
  * signal mask.  Linux only; elsewhere aio_signal_open returns AIO_EINVAL.
  */
 typedef struct aio_sigwatch {
+    /* private: no field is API; use aio_signal_open, AIO_SIGNAL_WAIT and aio_signal_close */
     aio_loop *loop;
     int fd;             /* signalfd, or -1 */
     uint64_t pending;   /* received, not yet returned: bit (signo - 1) */
@@ -393,10 +397,11 @@ AIO_API int aio_signal_close(aio_sigwatch *w);
  * and whose `scope` points at the scope to cancel; it runs until cancelled.
  */
 typedef struct aio_signal_canceller_frame {
+    /* private: fields not tagged API: are not API (hdr stays first: the struct is a frame) */
     aio_frame hdr;
-    aio_sigwatch *w;
-    aio_scope *scope;
-    int count;        /**< signals received */
+    aio_sigwatch *w;  /**< API: the open receiver to read (set before spawning) */
+    aio_scope *scope; /**< API: the scope to cancel at every signal (set before spawning) */
+    int count;        /**< API: signals received */
 } aio_signal_canceller_frame;
 AIO_API int aio_signal_canceller(aio_task *t, void *frame);
 

@@ -232,9 +232,9 @@ extern "C" {
 /**
  * The reactor's state for one descriptor number, an entry of the fd table
  * (caller storage for aio_reactor_set_fds; zero it or let the call do so).
- * Fields are internal.
  */
 typedef struct aio_reactor_fd {
+    /* private: no field is API */
     aio_task *w[2];   /* the parked reader ([0]) and writer ([1]), or NULL */
     uint8_t reg;      /* directions registered with the kernel (epoll, kqueue) */
     uint8_t spare;
@@ -250,17 +250,18 @@ typedef struct aio__kqch { int fd; short filter; unsigned short flags; } aio__kq
 /**
  * The OS reactor of one loop: caller-owned, initialised with
  * aio_reactor_init after aio_loop_init, alive as long as the loop runs.
- * Fields are internal except the counters, which a test or benchmark may
- * read.
+ * The fields before the private: line are API (read-only): a test or
+ * benchmark may read them.
  */
 typedef struct aio_reactor {
-    aio_loop *loop;
-    aio_reactor_fd *fds;     /* the fd table, indexed by descriptor number */
-    uint32_t nfds;           /* its entries */
     uint32_t parked;         /* tasks parked on descriptors */
     uint32_t waits;          /* counter: backend waits that made a system call */
     uint32_t changes;        /* counter: registration changes sent to the kernel */
     uint32_t eintr;          /* counter: backend waits interrupted by a signal */
+    /* private: the fields below are not API */
+    aio_loop *loop;
+    aio_reactor_fd *fds;     /* the fd table, indexed by descriptor number */
+    uint32_t nfds;           /* its entries */
     int bfd;                 /* epoll/kqueue descriptor, -1 until first use */
     int wake_rd, wake_wr;    /* eventfd (twice) or pipe ends, -1 when not armed */
     int wakers;              /* aio_loop_wake calls in progress (other threads); atomic */

@@ -49,6 +49,7 @@ extern "C" {
  * Zero-initialise it or call aio_event_init.  32 bytes on 64-bit targets.
  */
 typedef struct aio_event {
+    /* private: no field is API; use the functions and macros declared below */
     aio_lot waiters;
     uint8_t is_set;
 } aio_event;
@@ -86,6 +87,7 @@ AIO_API void aio_event_clear(aio_event *e);
  * 64-bit targets.
  */
 typedef struct aio_lock {
+    /* private: no field is API; use the functions and macros declared below */
     aio_lot waiters;
     aio_hold hold; /* hold.owner is the owning task; linked in the loop while owned */
     uint8_t broken;
@@ -137,6 +139,7 @@ AIO_API int aio_lock_release(aio_task *t, aio_lock *l);
  * in FIFO order.  32 bytes on 64-bit targets.
  */
 typedef struct aio_cond {
+    /* private: no field is API; use the functions and macros declared below */
     aio_lot waiters;
     aio_lock *lock;
 } aio_cond;
@@ -188,6 +191,7 @@ AIO_API int aio_cond_notify_all(aio_task *t, aio_cond *c);
  * permit straight to the longest waiter.  32 bytes on 64-bit targets.
  */
 typedef struct aio_sem {
+    /* private: no field is API; use the functions and macros declared below */
     aio_lot waiters;
     uint32_t value;
     uint32_t max; /* release beyond this is AIO_EOVERFLOW */
@@ -229,6 +233,7 @@ typedef struct aio_limiter aio_limiter;
  * 32 bytes on 64-bit targets.
  */
 typedef struct aio_borrow {
+    /* private: no field is API; pass it to the limiter functions */
     struct aio_borrow *next, *prev;
     aio_limiter *limiter;  /* the limiter it is borrowed from, or NULL */
     const void *borrower;  /* identity of the borrower */
@@ -240,6 +245,7 @@ typedef struct aio_borrow {
  * changed while in use.  Tokens go to waiters FIFO.  40 bytes on 64-bit.
  */
 struct aio_limiter {
+    /* private: no field is API; use the functions and macros declared below */
     aio_lot waiters;
     aio_borrow *borrowers;
     uint32_t total;
@@ -291,6 +297,7 @@ AIO_API int aio_limiter_set_total(aio_limiter *l, uint32_t total);
  * to zero.  Zero-initialise or aio_waitgroup_init.  32 bytes on 64-bit.
  */
 typedef struct aio_waitgroup {
+    /* private: no field is API; use the functions and macros declared below */
     aio_lot waiters;
     uint32_t count;
 } aio_waitgroup;
@@ -318,6 +325,7 @@ AIO_API int aio_waitgroup_add(aio_waitgroup *wg, int32_t delta);
  * `parties` tasks wait.  Cyclic.  32 bytes on 64-bit targets.
  */
 typedef struct aio_barrier {
+    /* private: no field is API; use the functions and macros declared below */
     aio_lot waiters;
     uint32_t parties;
     uint8_t broken;
@@ -366,6 +374,7 @@ AIO_API void aio_barrier_reset(aio_barrier *b);
  * with aio_flags_init.
  */
 typedef struct aio_flags {
+    /* private: no field is API; use the functions and macros declared below */
     aio_lot waiters;
     aio_loop *loop;
     aio_post post;   /* the set's hand-off to the loop */
@@ -401,6 +410,7 @@ AIO_API unsigned aio_flags_get(aio_flags *f);
  * gives have arrived and takes them.  Initialise with aio_notify_init.
  */
 typedef struct aio_notify {
+    /* private: no field is API; use the functions and macros declared below */
     aio_lot waiters;
     aio_loop *loop;
     aio_post post;   /* the give's hand-off to the loop */

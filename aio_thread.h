@@ -116,6 +116,7 @@ enum { AIO__JOB_IDLE = 0, AIO__JOB_QUEUED, AIO__JOB_RUNNING, AIO__JOB_POSTED };
  * 152 bytes on x86-64.
  */
 struct aio_job {
+    /* private: no field is API; use the functions and macros declared below */
     aio_job *next;          /* pool queue (under the pool's mutex) */
     aio_job_fn fn;
     void *arg;
@@ -139,6 +140,7 @@ struct aio_job {
  * every asynchronous signal, so process signals reach the loop's thread.
  */
 typedef struct aio_pool {
+    /* private: no field is API; use aio_pool_init, AIO_TO_THREAD and aio_pool_shutdown */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     aio_job *head, *tail;   /* queued jobs */
@@ -232,7 +234,8 @@ AIO_API int aio_job_init(aio_job *job, aio_job_fn fn, void *arg, aio_limiter *li
  * thread.  72 bytes on x86-64.
  */
 typedef struct aio_tevent {
-    aio_event ev;           /* the loop-side event */
+    aio_event ev;           /* the loop-side event: clear it with aio_event_clear(&e->ev) on the loop's thread */
+    /* private: the fields below are not API */
     aio_loop *loop;
     aio_post post;          /* the cross-thread hand-off */
     int posted;             /* a set is in flight (atomic) */
@@ -270,6 +273,7 @@ AIO_API int aio_tevent_set(aio_tevent *e);
  * threads.  Each call runs as a child of the portal's task group.
  */
 typedef struct aio_portal {
+    /* private: no field is API; use the portal functions declared below */
     aio_frame hdr;          /* the frame of aio_portal_serve */
     aio_group group;        /* hosts one task per call */
     aio_tevent stop;        /* set by aio_portal_stop from any thread */
@@ -286,6 +290,7 @@ typedef struct aio_portal {
  * that runs the coroutine.
  */
 typedef struct aio_portal_req {
+    /* private: no field is API; pass it to aio_portal_call */
     aio_frame hdr;
     aio_frame *child;       /* the coroutine's frame */
     aio_fn fn;
@@ -312,8 +317,8 @@ AIO_API int aio_portal_serve(aio_task *t, void *portal);
 /**
  * From a thread that is not the loop's: runs fn over `frame` as a task in
  * the loop and blocks until it finishes; returns its result.  AIO_ECLOSED if
- * the portal is not serving: its task has not run yet (`open` is set under
- * `mu` once it has), or it was stopped; AIO_EINVAL for NULL arguments.  The
+ * the portal is not serving: its task has not run yet (the portal opens,
+ * under its mutex, once it has), or it was stopped; AIO_EINVAL for NULL arguments.  The
  * loop must keep turning until the call returns.  Calling it from the loop's own thread would deadlock.  `call`
  * and `frame` must stay valid until it returns.
  */
@@ -339,7 +344,8 @@ enum { AIO_FILE_READ = 1, AIO_FILE_WRITE, AIO_FILE_READ_ALL, AIO_FILE_WRITE_ALL 
  * on &op->job (or use the AIO_FILE_* macros below, which do both).
  */
 typedef struct aio_file_op {
-    aio_job job;
+    aio_job job;            /* the pool job: run it with AIO_TO_THREAD on &op->job */
+    /* private: the fields below are not API */
     const char *path;
     void *buf;
     size_t len;

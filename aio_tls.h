@@ -117,7 +117,8 @@ AIO_API const char *aio_tls_strerror(int code);
  * it).  `ctx` may be configured further with OpenSSL's own calls.
  */
 typedef struct aio_tls_ctx {
-    SSL_CTX *ctx;
+    SSL_CTX *ctx;                           /* the OpenSSL context, for OpenSSL's own calls */
+    /* private: the fields below are not API */
     BIO_METHOD *bio;
     int side;                               /* AIO_TLS_CLIENT or AIO_TLS_SERVER */
     unsigned char alpn[AIO_TLS_ALPN_MAX];   /* server: the protocols it accepts, in preference order */
@@ -173,6 +174,7 @@ AIO_API int aio_tls_ctx_set_alpn(aio_tls_ctx *c, const char *list);
  * points at it).
  */
 typedef struct aio_tls {
+    /* private: no field is API; use the functions declared below (aio_tls_broken, aio_tls_alpn...) */
     aio_stream *s;          /* the stream it is layered on */
     const aio_net_ops *raw; /* the stream's ops before wrapping (NULL: real calls) */
     aio_net_ops ops;        /* installed on the stream: plaintext through TLS */
@@ -300,15 +302,17 @@ typedef struct aio_tls_server aio_tls_server;
  * aio_stream_set_buffer), `tls` its TLS state, `peer` the peer's address.
  */
 typedef struct aio_tls_handler {
+    /* private: fields not tagged API: are not API (hdr stays first: it is the handler's frame header) */
     aio_frame hdr;
-    aio_stream *stream;
-    aio_tls *tls;
-    const aio_sockaddr *peer;
-    aio_tls_server *server;
+    aio_stream *stream;       /* API: the connection (plaintext; TLS is layered on it) */
+    aio_tls *tls;             /* API: its TLS state */
+    const aio_sockaddr *peer; /* API: the peer's address */
+    aio_tls_server *server;   /* API: the server it belongs to */
 } aio_tls_handler;
 
 /** The part of a pool slot the helper owns (first in the slot). */
 typedef struct aio_tls_conn {
+    /* private: no field is API; aio_tls_server_init lays the slots out */
     aio_conn conn;     /* the plain server's slot: its frame is the helper's */
     aio_tls tls;
     aio_scope sc;      /* the handshake's deadline, then the close_notify's */
@@ -326,14 +330,15 @@ typedef struct aio_tls_conn {
  * and stop it with aio_server_shutdown(&ts->srv, grace).
  */
 struct aio_tls_server {
-    aio_server srv;             /* first */
+    aio_server srv;             /* first: the plain server (serve, shut down and read counters through it) */
+    aio_time handshake_timeout; /* the handshake's deadline (default 10 s; set after aio_tls_server_init) */
+    aio_time close_timeout;     /* the close_notify's deadline (default 1 s; likewise) */
+    uint64_t handshake_failed;  /* connections whose handshake failed or timed out */
+    int last_handshake_error;   /* the latest such error */
+    /* private: the fields below are not API */
     aio_tls_ctx *ctx;
     aio_fn fn;
     size_t handler_offset;
-    aio_time handshake_timeout;
-    aio_time close_timeout;
-    uint64_t handshake_failed;  /* connections whose handshake failed or timed out */
-    int last_handshake_error;
 };
 
 /**

@@ -48,7 +48,7 @@ enum {
     AIO_TRACE_WAIT       /* the loop waited from `at` for `dur` ns */
 };
 
-/** One recorded event (40 bytes on 64-bit targets).  Owned by the trace. */
+/** One recorded event (40 bytes on 64-bit targets).  Owned by the trace.  Every field is API. */
 typedef struct aio_trace_event {
     aio_time at;        /* when it began, on the loop's clock */
     aio_time dur;       /* STEP and WAIT: how long; 0 otherwise */
@@ -60,11 +60,12 @@ typedef struct aio_trace_event {
 
 /** A trace: an instrument and its ring of events.  Owned by the caller. */
 typedef struct aio_trace {
-    aio_instrument ins;   /* registered with the loop while tracing */
-    aio_loop *loop;
-    aio_trace_event *ev;  /* the ring: cap events */
+    aio_trace_event *ev;  /* the ring: cap events (read-only, like the four below) */
     uint32_t cap, head, count; /* head: the oldest event; count: events held */
     uint64_t dropped;     /* events overwritten because the ring was full */
+    /* private: the fields below are not API */
+    aio_instrument ins;   /* registered with the loop while tracing */
+    aio_loop *loop;
     aio_time step_at, wait_at; /* start of the step or wait in progress */
 } aio_trace;
 

@@ -203,6 +203,7 @@ int main(void)
     aio_task main_task;
     struct demo frame;
     struct timespec a, b;
+    aio_stats st;
 #ifdef AIO_DEBUG
     const char *build_kind = ", AIO_DEBUG build";
 #else
@@ -219,10 +220,11 @@ int main(void)
     clock_gettime(CLOCK_MONOTONIC, &a);
     rc = aio_run(&loop, &main_task, demo_main, &frame);
     clock_gettime(CLOCK_MONOTONIC, &b);
+    aio_loop_stats(&loop, &st);
     printf("%lld ms of simulated time in %ld us of real time; %llu task steps in %llu loop turns\n",
            (long long)(aio_now(&loop) / AIO_MS(1)),
            (long)((b.tv_sec - a.tv_sec) * 1000000L + (b.tv_nsec - a.tv_nsec) / 1000),
-           (unsigned long long)loop.steps, (unsigned long long)loop.turns);
+           (unsigned long long)st.steps, (unsigned long long)st.turns);
     printf("all state: %u bytes in caller-owned structs (loop %u, task %u, frames %u)%s; no malloc\n",
            (unsigned)(sizeof loop + sizeof main_task + sizeof frame), (unsigned)sizeof loop,
            (unsigned)sizeof main_task, (unsigned)sizeof frame, build_kind);

@@ -23,8 +23,9 @@
  *     a negative error).  The group's wait still returns the first error,
  *     so a failure is never silent.
  *   - AIO_GROUP_FIRST_DONE is wait(FIRST_COMPLETED) plus cancelling the
- *     rest: the first child to finish cancels its siblings; g.winner is
- *     that child.  The group catches its own cancellation (result 0).
+ *     rest: the first child to finish cancels its siblings, and
+ *     aio_group_winner(&g) is that child.  The group catches its own
+ *     cancellation (result 0).
  *   - A timeout around a group is a scope around it (trio's move_on_after
  *     around a nursery).  Unlike asyncio.wait(timeout=...), which leaves
  *     pending tasks running, the children that are still running when the
@@ -123,7 +124,7 @@ static int main_coro(aio_task *t, void *frame)
     AIO_GROUP_WAIT(rc, &f->g, 0);
     printf("%3lld ms  race: took %lld ms, group returned \"%s\", winner: job %d\n", ms(t),
            (long long)((aio_now(aio_task_loop(t)) - f->t0) / AIO_MS(1)), aio_strerror(rc),
-           (int)(f->g.winner - f->tasks));
+           (int)(aio_group_winner(&f->g) - f->tasks));
     print_results(f);
 
     /* 3. wait with a timeout: a move_on_after scope around the group */

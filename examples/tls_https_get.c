@@ -107,7 +107,7 @@ static int get(aio_task *t, void *frame)
     if (rc == AIO_EEND || rc == AIO_ETLS_TRUNCATED) /* HTTP/1.0 servers often skip close_notify */
         rc = 0;
     printf("response: %u bytes after the status line, ends with close_notify: %s\n", (unsigned)f->got,
-           f->tls.broken ? "no" : "yes");
+           aio_tls_broken(&f->tls) ? "no" : "yes");
 out:
     rc = aio_scope_exit(t, &f->timeout, rc);
     if (rc < 0)

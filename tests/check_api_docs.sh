@@ -1,6 +1,7 @@
 #!/bin/sh
 # Checks that docs/API.md names every public identifier of every aio*.h
-# header, and that every aio_/AIO_ identifier it names still exists.
+# header, and that every aio_/AIO_ identifier it names still exists; and
+# that every public struct says which of its fields are API.
 #
 #   sh tests/check_api_docs.sh [--list]
 #
@@ -12,7 +13,14 @@
 # aio__ or AIO__; include guards (a valueless macro ending in _H) excluded.
 # With --list, prints the public names and exits.
 #
-# Exit status: 0 when the reference is complete, 1 otherwise.
+# Field marking: every struct tagged aio_ (not aio__) whose body is in a
+# public part must either have a comment containing "private:" inside its
+# braces (the fields after it, or in a struct that starts with it the fields
+# not tagged "API:", are not API), or say "Every field is API" in the doc
+# comment right above it.
+#
+# Exit status: 0 when the reference is complete and every struct is marked,
+# 1 otherwise.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 doc="$root/docs/API.md"
@@ -122,6 +130,91 @@ public_names() {
     ' $headers | sort -u
 }
 
+# Public structs with a body that neither contain a "private:" comment nor
+# have "Every field is API" in the doc comment right above them, as
+# "header: struct name".
+unmarked_structs() {
+    awk '
+    FNR == 1 { cut = 0; incomment = 0; cont = 0; reset_struct(); gap = 1; lastdoc = ""; stmt = ""; atstart = 1 }
+    /^[ \t]*#[ \t]*if[ \t]+defined[ \t]*\([ \t]*AIO_IMPLEMENTATION[ \t]*\)[ \t]*&&[ \t]*!defined[ \t]*\([A-Za-z0-9_]*IMPLEMENTED[ \t]*\)/ { cut = 1 }
+    cut { next }
+    {
+        line = $0
+        # Preprocessor lines (and their continuations) outside comments:
+        # nothing in them documents a struct, and they separate a doc
+        # comment from what follows.
+        if (!incomment && (cont || line ~ /^[ \t]*#/)) {
+            cont = (line ~ /\\$/)
+            if (depth == 0) { gap = 1; stmt = ""; atstart = 1 }
+            next
+        }
+        while (length(line) > 0) {
+            if (incomment) {
+                p = index(line, "*/")
+                if (p == 0) { ctext = ctext " " line; line = ""; break }
+                ctext = ctext " " substr(line, 1, p - 1); line = substr(line, p + 2); incomment = 0
+                end_comment()
+                continue
+            }
+            c = substr(line, 1, 1); c2 = substr(line, 1, 2)
+            if (c2 == "/*") { incomment = 1; ctext = ""; line = substr(line, 3); continue }
+            if (c2 == "//") { ctext = substr(line, 3); end_comment(); line = ""; break }
+            if (c == "\"" || c == "\047") {
+                q = c; line = substr(line, 2)
+                while (length(line) > 0) {
+                    d = substr(line, 1, 1)
+                    if (d == "\\") { line = substr(line, 3); continue }
+                    line = substr(line, 2)
+                    if (d == q) break
+                }
+                code_char("x")
+                continue
+            }
+            code_char(c); line = substr(line, 2)
+        }
+        code_char(" ")
+    }
+    function end_comment() {
+        if (depth > 0) {
+            if (ctext ~ /private:/) private = 1
+            return
+        }
+        t = ctext; gsub(/[ \t]+\*+[ \t]/, " ", t); gsub(/[ \t]+/, " ", t)
+        lastdoc = t; gap = 0
+    }
+    function code_char(ch) {
+        if (depth > 0) {
+            if (ch == "{") depth++
+            else if (ch == "}") { depth--; if (depth == 0) finish_struct() }
+            return
+        }
+        if (ch ~ /[ \t]/) { stmt = stmt ch; return }
+        if (atstart) { stmtdoc = gap ? "" : lastdoc; atstart = 0 }
+        gap = 1
+        if (ch == "{") {
+            if (match(stmt, /struct[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]*$/)) {
+                n = substr(stmt, RSTART, RLENGTH); sub(/^struct[ \t]+/, "", n); sub(/[ \t]+$/, "", n)
+                if (n ~ /^aio_[A-Za-z0-9]/) {
+                    name = n; depth = 1; private = 0
+                    alldoc = (stmtdoc ~ /Every field is API/)
+                    return
+                }
+            }
+            stmt = ""; atstart = 1
+            return
+        }
+        if (ch == ";" || ch == "}") { stmt = ""; atstart = 1; return }
+        stmt = stmt ch
+    }
+    function finish_struct() {
+        if (!private && !alldoc) print FILENAME ": struct " name
+        reset_struct()
+        stmt = ""; atstart = 1; gap = 1
+    }
+    function reset_struct() { depth = 0; name = ""; private = 0; alldoc = 0 }
+    ' $headers | sed "s|^$root/||"
+}
+
 names=$(public_names)
 if [ "$list" = 1 ]; then
     printf '%s\n' "$names"
@@ -142,6 +235,13 @@ missing=$(printf '%s\n' "$names" | grep -v -x -F -e "$doc_tokens" 2>/dev/null)
 stale=$(printf '%s\n' "$doc_tokens" | grep -E '^(aio|AIO)_[A-Za-z0-9]' | grep -v -x -F -e "$hdr_tokens")
 
 status=0
+unmarked=$(unmarked_structs)
+if [ -n "$unmarked" ]; then
+    echo "public structs that do not say which fields are API (a \"private:\" comment inside the braces,"
+    echo "or \"Every field is API\" in the doc comment above):"
+    printf '%s\n' "$unmarked" | sed 's/^/  /'
+    status=1
+fi
 nnames=$(printf '%s\n' "$names" | grep -c .)
 if [ -n "$missing" ]; then
     echo "docs/API.md does not document these public names:"
