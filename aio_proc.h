@@ -44,10 +44,11 @@
  *
  * Usage: this header includes aio_reactor.h (and aio.h) itself, and the
  * loop needs the OS reactor (aio_reactor_init).  In the implementation
- * translation unit, include it first, before aio.h and any system header
- * (or define _GNU_SOURCE), so that pidfd_open, signalfd and
- * posix_spawn_file_actions_addchdir_np are visible; without them exit waits poll, signals report AIO_EINVAL and a
- * cwd is refused with AIO_EINVAL.  Nothing here allocates.
+ * translation unit, include the aio headers (in any order) before any
+ * system header, or ask for POSIX yourself (-D_POSIX_C_SOURCE=200809L or
+ * _GNU_SOURCE); the check below says so when a system header has hidden
+ * the POSIX declarations.  Included first there, this header defines
+ * _GNU_SOURCE on Linux.  Nothing here allocates.
  *
  * Map (declarations, then the implementation in the same order):
  *   pipe reads and writes; subprocesses (spawn, wait, communicate, signals
@@ -433,19 +434,29 @@ static inline aio__proc_waitf *aio__proc_waitf_prep(aio_proc *p)
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#if defined(__linux__) && (defined(_GNU_SOURCE) || defined(_DEFAULT_SOURCE))
+#if defined(__linux__)
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #define AIO__PROC_LINUX 1
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+/* The C libraries declare syscall() and posix_spawn_file_actions_addchdir_np
+ * only for _GNU_SOURCE or _DEFAULT_SOURCE (glibc: __USE_MISC, __USE_GNU).
+ * A file whose first include was aio.h (which asks for POSIX alone) or a
+ * header of its own has neither: the declarations below are the libraries'
+ * own (glibc 2.29 and musl 1.1.24 have both functions), so the order of the
+ * includes does not matter. */
+#if defined(__GLIBC__) ? !defined(__USE_MISC) : !(defined(_GNU_SOURCE) || defined(_BSD_SOURCE))
+extern long syscall(long number, ...);
+#endif
+#if defined(__GLIBC__) ? !defined(__USE_GNU) : !(defined(_GNU_SOURCE) || defined(_BSD_SOURCE))
+extern int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *actions, const char *path);
+#endif
 #else
 #define AIO__PROC_LINUX 0
 #endif
-/* posix_spawn_file_actions_addchdir_np: glibc declares it for _GNU_SOURCE
- * only (a default-source build has pidfd and signalfd but not this). */
-#if (AIO__PROC_LINUX && defined(_GNU_SOURCE)) || defined(__APPLE__)
+#if AIO__PROC_LINUX || defined(__APPLE__)
 #define AIO__PROC_CHDIR 1
 #else
 #define AIO__PROC_CHDIR 0

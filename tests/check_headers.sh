@@ -5,7 +5,10 @@
 # -Werror).  A header that needs POSIX declarations which strict C hides
 # once a system header came first may instead stop with an #error that names
 # the fix ("... before any system header ..."); any other failure fails the
-# check.  Compiles only (-c): nothing is linked or run.
+# check.  Then every ordered pair of two different headers, in the
+# implementation translation unit (AIO_IMPLEMENTATION) under -std=c99 and
+# -std=gnu11: the order in which a file includes the aio headers must not
+# matter (checked by syntax only).  Compiles only: nothing is linked or run.
 #
 #   sh tests/check_headers.sh        (CC picks the compiler; cc by default)
 #
@@ -49,6 +52,27 @@ for h in "$root"/aio*.h; do
                 grep 'error' "$tmp/err" | head -n 3
                 bad=$((bad + 1))
             done
+        done
+    done
+done
+# Every ordered pair of headers, in the implementation file.
+hs=""
+for h in "$root"/aio*.h; do
+    name=$(basename "$h")
+    [ "$name" = aio_tls.h ] && [ "$have_ssl" = no ] && continue
+    hs="$hs $name"
+done
+for a in $hs; do
+    for b in $hs; do
+        [ "$a" = "$b" ] && continue
+        printf '#define AIO_IMPLEMENTATION\n#include "%s"\n#include "%s"\nint main(void) { return 0; }\n' "$a" "$b" >"$tmp/p.c"
+        for std in c99 gnu11; do
+            n=$((n + 1))
+            if ! $cc -std=$std -Wall -Wextra -Wpedantic -Werror -I"$root" -fsyntax-only "$tmp/p.c" 2>"$tmp/err"; then
+                echo "FAIL $a then $b, -std=$std, with AIO_IMPLEMENTATION:"
+                grep 'error' "$tmp/err" | head -n 3
+                bad=$((bad + 1))
+            fi
         done
     done
 done

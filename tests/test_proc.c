@@ -4,6 +4,9 @@
  * Real children (echo, cat, sh); the virtual clock for every deadline.
  */
 #define AIO_IMPLEMENTATION
+#ifdef AIO_TEST_AIO_H_FIRST
+#include "../aio.h" /* first: it asks for POSIX alone, and aio_proc.h must keep every feature */
+#endif
 #include "../aio_proc.h"
 #include "harness.h"
 #include <errno.h>
@@ -27,7 +30,7 @@ struct run {
     const char *input;
     char buf[4096];
     size_t len, done;
-    int spawn_rc, io_rc, wait_rc, signal_first, no_pidfd;
+    int spawn_rc, io_rc, wait_rc, signal_first, no_pidfd, had_pidfd;
     aio_time deadline;  /* > 0: wait under fail_after */
     aio_scope sc;
 };
@@ -40,6 +43,7 @@ static int run_main(aio_task *t, void *frame)
     f->spawn_rc = aio_proc_spawn(aio_task_loop(t), &f->p, &f->o);
     if (f->spawn_rc)
         AIO_RETURN(0);
+    f->had_pidfd = f->p.pidfd >= 0;
     if (f->no_pidfd && f->p.pidfd >= 0) { /* the fallback: waitpid(WNOHANG) on a timer */
         close(f->p.pidfd);
         f->p.pidfd = -1;
@@ -117,6 +121,37 @@ TEST(the_exit_code_is_the_returncode)
     run_go();
     CHECK_EQ(R.wait_rc, 0);
     CHECK_EQ(R.p.returncode, 3);
+}
+
+#ifdef __linux__
+#include <sys/syscall.h>
+/* pidfd_open(2) works here (Linux 5.3 and later; not under every emulator). */
+static int kernel_has_pidfd(void)
+{
+#ifdef SYS_pidfd_open
+    long fd = syscall(SYS_pidfd_open, (long)getpid(), 0L);
+    if (fd >= 0) {
+        close((int)fd);
+        return 1;
+    }
+#endif
+    return 0;
+}
+#endif
+
+TEST(a_child_is_waited_through_a_pidfd_where_the_kernel_has_them)
+{
+    static const char *const argv[] = { "sh", "-c", "exit 4", NULL };
+    run_init(argv);
+    R.o.io[1] = AIO_PROC_INHERIT;
+    run_go();
+    CHECK_EQ(R.p.returncode, 4);
+#ifdef __linux__
+    if (kernel_has_pidfd())
+        CHECK(R.had_pidfd);
+    else
+        printf("  (this kernel has no pidfd_open: the wait polls)\n");
+#endif
 }
 
 TEST(without_a_pidfd_the_wait_polls_and_still_sees_the_exit)
@@ -491,6 +526,7 @@ int main(void)
     RUN(echo_output_is_read_to_the_end);
     RUN(cat_copies_its_input_to_its_output);
     RUN(the_exit_code_is_the_returncode);
+    RUN(a_child_is_waited_through_a_pidfd_where_the_kernel_has_them);
     RUN(without_a_pidfd_the_wait_polls_and_still_sees_the_exit);
     RUN(a_child_killed_by_a_signal_has_a_negative_returncode);
     RUN(a_deadline_on_the_wait_times_out_and_stops_the_child);

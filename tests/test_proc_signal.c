@@ -3,6 +3,9 @@
  * signals from another thread, Ctrl-C cancelling a scope.
  */
 #define AIO_IMPLEMENTATION
+#ifdef AIO_TEST_AIO_H_FIRST
+#include "../aio.h" /* first: it asks for POSIX alone, and aio_proc.h must keep every feature */
+#endif
 #include "../aio_proc.h"
 #include "harness.h"
 #include <pthread.h>
