@@ -9,27 +9,9 @@
 # Bounded: 16 clients, 2 MiB in all, every program under `timeout`.
 # Needs socat (.ci/run installs it); fails with a message without it.
 set -u
-root=$(cd "$(dirname "$0")/.." && pwd)
-cc=${CC:-cc}
-if ! command -v socat >/dev/null 2>&1; then
-    echo "check_echo_real_clients: socat is not installed (apt-get install socat)"
-    exit 1
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/aio-echo-real.XXXXXX") || exit 1
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-    echo "check_echo_real_clients: $*"
-    [ -f "$tmp/server.out" ] && sed 's/^/  server: /' "$tmp/server.out"
-    exit 1
-}
-
-"$cc" -std=c99 -O1 -I"$root" -o "$tmp/echo" "$root/examples/net_echo_server.c" -lpthread ||
-    fail "the example does not build"
+name=check_echo_real_clients
+. "$(dirname "$0")/echo_server_util.sh"
+echo_server_build
 
 # Argument errors: status 2 and a message, never a server on some port.
 for bad in abc 70000 -1 "8080x"; do
@@ -42,19 +24,8 @@ done
 timeout 10 "$tmp/echo" 0 --bogus >/dev/null 2>"$tmp/bad.err"
 [ $? = 2 ] && grep -q "unknown argument" "$tmp/bad.err" || fail "--bogus is not reported"
 
-# The server, on a free port, with a 60 s safety limit (its own: a
-# `timeout` around it would take the SIGTERM meant for it).
-"$tmp/echo" 0 --seconds 60 --verbose >"$tmp/server.out" 2>&1 &
-pid=$!
-port=
-i=0
-while [ $i -lt 100 ]; do
-    port=$(sed -n 's/^serving on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/server.out")
-    [ -n "$port" ] && break
-    sleep 0.1
-    i=$((i + 1))
-done
-[ -n "$port" ] || fail "the server did not start"
+# The server, on a free port, with a 60 s safety limit.
+echo_server_start --seconds 60 --verbose
 
 # Inputs: empty, one byte, a text with a partial last line, random binary
 # of growing sizes (up to 512 KiB).

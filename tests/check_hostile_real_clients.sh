@@ -14,42 +14,10 @@
 # Bounded: 60 connections, every client under `timeout`, about 10 s.
 # Needs socat (.ci/run installs it); fails with a message without it.
 set -u
-root=$(cd "$(dirname "$0")/.." && pwd)
-cc=${CC:-cc}
-if ! command -v socat >/dev/null 2>&1; then
-    echo "check_hostile_real_clients: socat is not installed (apt-get install socat)"
-    exit 1
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/aio-hostile.XXXXXX") || exit 1
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
-    # the hostile clients end by themselves (timeouts); do not wait for them
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-    echo "check_hostile_real_clients: $*"
-    [ -f "$tmp/server.out" ] && sed 's/^/  server: /' "$tmp/server.out" | tail -n 20
-    exit 1
-}
-
-"$cc" -std=c99 -O1 -I"$root" -o "$tmp/echo" "$root/examples/net_echo_server.c" -lpthread ||
-    fail "the example does not build"
-
-# The server's own safety limit (a `timeout` around it would take the
-# SIGTERM meant for it).
-"$tmp/echo" 0 --seconds 60 >"$tmp/server.out" 2>&1 &
-pid=$!
-port=
-i=0
-while [ $i -lt 100 ]; do
-    port=$(sed -n 's/^serving on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/server.out")
-    [ -n "$port" ] && break
-    sleep 0.1
-    i=$((i + 1))
-done
-[ -n "$port" ] || fail "the server did not start"
+name=check_hostile_real_clients
+. "$(dirname "$0")/echo_server_util.sh"
+echo_server_build
+echo_server_start --seconds 60
 to="TCP:127.0.0.1:$port"
 
 # Idle: connected, silent until the server closes them (or 20 s pass).
