@@ -642,7 +642,7 @@ struct aio_loop {
 
 #ifndef AIO_USE_LABELS
 #define AIO__LC_BEGIN(f) switch ((f)->pc) { case 0:
-#define AIO__LC_END(f) default: return aio__bad_resume(aio__t, (f), AIO__FILE, __LINE__); }
+#define AIO__LC_END(f) default: return aio__bad_resume(aio__await_needs_AIO_BEGIN_first, (f), AIO__FILE, __LINE__); }
 /* Store the id, return SUSPENDED; resume right after. */
 #define AIO__LC_YIELD(f, id) AIO__LC_SUSPEND(f, id, AIO__SUSPENDED)
 #define AIO__LC_SUSPEND(f, id, ret) \
@@ -664,7 +664,7 @@ struct aio_loop {
     AIO__PEDANTIC_OFF \
     if ((f)->pc) { goto *(void *)(__extension__ ((char *)&&aio__lc_base + (int32_t)(f)->pc)); } \
     AIO__PEDANTIC_ON { aio__lc_base:
-#define AIO__LC_END(f) return aio__bad_resume(aio__t, (f), AIO__FILE, __LINE__); }
+#define AIO__LC_END(f) return aio__bad_resume(aio__await_needs_AIO_BEGIN_first, (f), AIO__FILE, __LINE__); }
 #define AIO__LC_OFF(l) (__extension__ ((uint32_t)(int32_t)((char *)&&l - (char *)&&aio__lc_base)))
 #define AIO__LC_SUSPEND2(f, l, ret) \
     do { (f)->pc = AIO__LC_OFF(l); AIO__DBG_SUSPEND_SITE(); return (ret); l:; } while (0)
@@ -719,7 +719,7 @@ struct aio_loop {
  * other macros use.
  */
 #define AIO_BEGIN(t, frame) \
-    aio_task *const aio__t AIO__UNUSED = (t); \
+    aio_task *const aio__await_needs_AIO_BEGIN_first AIO__UNUSED = (t); \
     aio_frame *const aio__f = (aio_frame *)(void *)(frame); \
     AIO__LC_BEGIN(aio__f)
 
@@ -752,7 +752,7 @@ struct aio_loop {
  * AIO_NO_STRINGS the reason is dropped.
  */
 #ifndef AIO_NO_STRINGS
-#define AIO_FAIL(rc, why) do { aio__set_reason(aio__t, (why)); AIO_RETURN(rc); } while (0)
+#define AIO_FAIL(rc, why) do { aio__set_reason(aio__await_needs_AIO_BEGIN_first, (why)); AIO_RETURN(rc); } while (0)
 #else
 #define AIO_FAIL(rc, why) do { (void)(why); AIO_RETURN(rc); } while (0)
 #endif
@@ -769,7 +769,7 @@ struct aio_loop {
         int aio__r; \
         aio__call_setup(aio__f, (aio_frame *)(void *)(child), (fn)); \
         AIO__LC_MARK(aio__f, id) \
-        aio__r = aio__call_step(aio__t, aio__f, (aio_frame *)(void *)(child)); \
+        aio__r = aio__call_step(aio__await_needs_AIO_BEGIN_first, aio__f, (aio_frame *)(void *)(child)); \
         if (AIO__IS_SUSPENDED(aio__r)) return aio__r; \
         (rc) = aio__r; \
     } while (0)
@@ -779,12 +779,12 @@ struct aio_loop {
  * (the task is parked or rescheduled), and stores the wake-up code in `rc`
  * when it resumes.  Building block for blocking operations in other headers:
  *
- *     rc = my_op_begin(aio__t, obj);                  // check cancel, try, park
+ *     rc = my_op_begin(aio__await_needs_AIO_BEGIN_first, obj);                  // check cancel, try, park
  *     if (rc == AIO_PARKED) AIO_WAIT_PARKED(rc);
  */
 #define AIO_WAIT_PARKED(rc) AIO__WAIT_PARKED(AIO__SUSPEND_ID, rc)
 #define AIO__WAIT_PARKED(id, rc) \
-    do { AIO__LC_YIELD(aio__f, id); (rc) = aio__resumed_inline(aio__t); } while (0)
+    do { AIO__LC_YIELD(aio__f, id); (rc) = aio__resumed_inline(aio__await_needs_AIO_BEGIN_first); } while (0)
 
 /**
  * Runs `begin_expr` (which must check cancellation, try the operation, and
@@ -799,26 +799,26 @@ struct aio_loop {
  * cancel_shielded_checkpoint): the task goes to the back of the run queue.
  */
 #define AIO_YIELD() AIO__YIELD(AIO__SUSPEND_ID)
-#define AIO__YIELD(id) do { aio__yield_now(aio__t); AIO__LC_SUSPEND(aio__f, id, AIO__YIELDED); } while (0)
+#define AIO__YIELD(id) do { aio__yield_now(aio__await_needs_AIO_BEGIN_first); AIO__LC_SUSPEND(aio__f, id, AIO__YIELDED); } while (0)
 
 /**
  * Checkpoint: a cancel point and a schedule point (trio's checkpoint, Python's
  * sleep(0)).  rc = 0, or AIO_ECANCELED if the task is cancelled before or
  * after the yield.
  */
-#define AIO_CHECKPOINT(rc) AIO_OP(rc, aio__checkpoint_begin(aio__t))
+#define AIO_CHECKPOINT(rc) AIO_OP(rc, aio__checkpoint_begin(aio__await_needs_AIO_BEGIN_first))
 
 /**
  * Sleeps for `duration` ns.  rc = 0, AIO_ECANCELED, or AIO_EINVAL for a
  * negative duration (no suspension).  A zero duration is a checkpoint.
  */
-#define AIO_SLEEP(rc, duration) AIO_OP(rc, aio__sleep_begin(aio__t, (duration), 0))
+#define AIO_SLEEP(rc, duration) AIO_OP(rc, aio__sleep_begin(aio__await_needs_AIO_BEGIN_first, (duration), 0))
 
 /** Sleeps until the absolute time `when`; a time in the past is a checkpoint. */
-#define AIO_SLEEP_UNTIL(rc, when) AIO_OP(rc, aio__sleep_begin(aio__t, (when), 1))
+#define AIO_SLEEP_UNTIL(rc, when) AIO_OP(rc, aio__sleep_begin(aio__await_needs_AIO_BEGIN_first, (when), 1))
 
 /** Sleeps until cancelled; rc is always AIO_ECANCELED. */
-#define AIO_SLEEP_FOREVER(rc) AIO_OP(rc, aio__sleep_begin(aio__t, AIO_TIME_INF, 1))
+#define AIO_SLEEP_FOREVER(rc) AIO_OP(rc, aio__sleep_begin(aio__await_needs_AIO_BEGIN_first, AIO_TIME_INF, 1))
 
 /**
  * Waits for task `child` (a child of some group) to finish; rc = its result.
@@ -827,7 +827,7 @@ struct aio_loop {
  * with a schedule point that can no longer be cancelled.  rc = AIO_EINVAL
  * for a task never spawned.
  */
-#define AIO_JOIN(rc, child) AIO_OP(rc, aio__join_begin(aio__t, (child)))
+#define AIO_JOIN(rc, child) AIO_OP(rc, aio__join_begin(aio__await_needs_AIO_BEGIN_first, (child)))
 
 /**
  * Waits for every child of `g`, then leaves the group (the async `with` exit).
@@ -843,10 +843,10 @@ struct aio_loop {
 #define AIO_GROUP_WAIT(rc, g, body_rc) AIO__GROUP_WAIT(AIO__SUSPEND_ID, rc, g, body_rc)
 #define AIO__GROUP_WAIT(id, rc, g, body_rc) \
     do { \
-        (rc) = aio__group_wait_begin(aio__t, (g), (body_rc)); \
+        (rc) = aio__group_wait_begin(aio__await_needs_AIO_BEGIN_first, (g), (body_rc)); \
         while ((rc) == AIO_PARKED) { \
             AIO__LC_YIELD(aio__f, id); \
-            (rc) = aio__group_wait_next(aio__t, (g)); \
+            (rc) = aio__group_wait_next(aio__await_needs_AIO_BEGIN_first, (g)); \
         } \
     } while (0)
 
@@ -861,7 +861,7 @@ struct aio_loop {
  * is cancelled with it, and start returns once the child has finished).
  */
 #define AIO_START(rc, g, child, fn, frame, value_out) \
-    AIO_OP(rc, aio__start_begin(aio__t, (g), (child), (fn), (frame), (value_out)))
+    AIO_OP(rc, aio__start_begin(aio__await_needs_AIO_BEGIN_first, (g), (child), (fn), (frame), (value_out)))
 
 /* ------------------------------------------------------------------------ */
 /* Loop                                                                      */

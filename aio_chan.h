@@ -199,7 +199,7 @@ AIO_API int aio_chan_try_recv(aio_chan_rx *rx, void *dst);
  * AIO_EBROKEN (every receive end closed, before or during the wait);
  * AIO_EBUSY (another task is blocked through the same end).
  */
-#define AIO_CHAN_SEND(rc, tx, src) AIO_OP(rc, aio__chan_send_begin(aio__t, (tx), (src)))
+#define AIO_CHAN_SEND(rc, tx, src) AIO_OP(rc, aio__chan_send_begin(aio__await_needs_AIO_BEGIN_first, (tx), (src)))
 
 /**
  * trio's `await receive_channel.receive()`: receives an item into `dst`,
@@ -210,7 +210,7 @@ AIO_API int aio_chan_try_recv(aio_chan_rx *rx, void *dst);
  * EndOfChannel, anyio's EndOfStream); AIO_ECLOSED (`rx` closed);
  * AIO_EBUSY (another task is blocked through the same end).
  */
-#define AIO_CHAN_RECV(rc, rx, dst) AIO_OP(rc, aio__chan_recv_begin(aio__t, (rx), (dst)))
+#define AIO_CHAN_RECV(rc, rx, dst) AIO_OP(rc, aio__chan_recv_begin(aio__await_needs_AIO_BEGIN_first, (rx), (dst)))
 
 /**
  * `async for item in receive_channel:` - loops over the items of `rx`,
@@ -343,7 +343,7 @@ AIO_API int aio_select_recv(aio_select *s, uint32_t i, aio_chan_rx *rx, void *ds
  * deadline); AIO_EBUSY (an end is in use by another blocked operation, or
  * used by two cases).
  */
-#define AIO_SELECT(rc, s) AIO_OP(rc, aio__select_begin(aio__t, (s)))
+#define AIO_SELECT(rc, s) AIO_OP(rc, aio__select_begin(aio__await_needs_AIO_BEGIN_first, (s)))
 
 /**
  * Go's select with a `default:` case: completes a ready case without
@@ -419,7 +419,7 @@ AIO_API int aio_queue_try_get(aio_queue *q, void *dst);
  * once.  rc = 0, AIO_ECANCELED (nothing was put), AIO_ECLOSED (shut down,
  * before or during the wait; nothing was put).
  */
-#define AIO_QUEUE_PUT(rc, q, src) AIO_OP(rc, aio__queue_put_begin(aio__t, (q), (src)))
+#define AIO_QUEUE_PUT(rc, q, src) AIO_OP(rc, aio__queue_put_begin(aio__await_needs_AIO_BEGIN_first, (q), (src)))
 
 /**
  * asyncio `await queue.get()`: takes the next item into `dst`, suspending
@@ -427,14 +427,14 @@ AIO_API int aio_queue_try_get(aio_queue *q, void *dst);
  * completes at once.  rc = 0, AIO_ECANCELED (nothing was taken), AIO_EEND
  * (shut down and drained, or shut down immediately).
  */
-#define AIO_QUEUE_GET(rc, q, dst) AIO_OP(rc, aio__queue_get_begin(aio__t, (q), (dst)))
+#define AIO_QUEUE_GET(rc, q, dst) AIO_OP(rc, aio__queue_get_begin(aio__await_needs_AIO_BEGIN_first, (q), (dst)))
 
 /**
  * asyncio `await queue.join()`: waits until every item put has been marked
  * done with aio_queue_task_done.  A cancel point; a schedule point when
  * nothing is unfinished.  rc = 0 or AIO_ECANCELED.
  */
-#define AIO_QUEUE_JOIN(rc, q) AIO_OP(rc, aio__queue_join_begin(aio__t, (q)))
+#define AIO_QUEUE_JOIN(rc, q) AIO_OP(rc, aio__queue_join_begin(aio__await_needs_AIO_BEGIN_first, (q)))
 
 /**
  * asyncio Queue.task_done: marks one item taken with get as processed; when

@@ -181,7 +181,7 @@ extern "C" {
      aio_spawn((g), &(c)->task, (fn), &(c)->frame))
 
 /** The loop's time (aio_now of the task's loop), inside a coroutine body. */
-#define AIO_NOW() aio_now(aio_task_loop(aio__t))
+#define AIO_NOW() aio_now(aio_task_loop(aio__await_needs_AIO_BEGIN_first))
 
 /**
  * An aio_config with every default (real monotonic clock, no hooks, no
@@ -246,10 +246,10 @@ AIO_API int aio_run_main_cfg(const aio_config *cfg, aio_fn fn, void *frame);
  * under AIO_DEBUG and rc = AIO_EINVAL (nothing put, no suspension) in
  * every build.  Otherwise as AIO_QUEUE_PUT.
  */
-#define AIO_QUEUE_PUT_ITEM(rc, q, p) AIO_OP(rc, aio__queue_put_item_begin(aio__t, (q), (p), sizeof *(p)))
+#define AIO_QUEUE_PUT_ITEM(rc, q, p) AIO_OP(rc, aio__queue_put_item_begin(aio__await_needs_AIO_BEGIN_first, (q), (p), sizeof *(p)))
 
 /** AIO_QUEUE_GET into `p`, with the same item-size check as AIO_QUEUE_PUT_ITEM. */
-#define AIO_QUEUE_GET_ITEM(rc, q, p) AIO_OP(rc, aio__queue_get_item_begin(aio__t, (q), (p), sizeof *(p)))
+#define AIO_QUEUE_GET_ITEM(rc, q, p) AIO_OP(rc, aio__queue_get_item_begin(aio__await_needs_AIO_BEGIN_first, (q), (p), sizeof *(p)))
 
 AIO_API int aio__queue_put_item_begin(aio_task *t, aio_queue *q, const void *src, size_t size);
 AIO_API int aio__queue_get_item_begin(aio_task *t, aio_queue *q, void *dst, size_t size);

@@ -283,8 +283,8 @@ AIO_API int aio_stream_set_wbuffer(aio_stream *s, void *buf, size_t cap);
  * suspension: pass an expression that stays valid (a frame field).
  */
 #define AIO_STREAM_READ_SOME(rc, s, dst, n) \
-    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_read_begin(aio__t, (s), AIO__OP_SOME, (dst), (n), NULL, 0), \
-                 aio__stream_next(aio__t, (s), 0))
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_read_begin(aio__await_needs_AIO_BEGIN_first, (s), AIO__OP_SOME, (dst), (n), NULL, 0), \
+                 aio__stream_next(aio__await_needs_AIO_BEGIN_first, (s), 0))
 
 /**
  * asyncio reader.readexactly(n) / anyio receive_exactly: reads exactly `n`
@@ -295,8 +295,8 @@ AIO_API int aio_stream_set_wbuffer(aio_stream *s, void *buf, size_t cap);
  * rest with another read_exact), or the errors of AIO_STREAM_READ_SOME.
  */
 #define AIO_STREAM_READ_EXACT(rc, s, dst, n) \
-    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_read_begin(aio__t, (s), AIO__OP_EXACT, (dst), (n), NULL, 0), \
-                 aio__stream_next(aio__t, (s), 0))
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_read_begin(aio__await_needs_AIO_BEGIN_first, (s), AIO__OP_EXACT, (dst), (n), NULL, 0), \
+                 aio__stream_next(aio__await_needs_AIO_BEGIN_first, (s), 0))
 
 /**
  * asyncio reader.readuntil(sep) / anyio receive_until(delim, max_bytes):
@@ -313,8 +313,8 @@ AIO_API int aio_stream_set_wbuffer(aio_stream *s, void *buf, size_t cap);
  */
 #define AIO_STREAM_READ_UNTIL(rc, s, delim, dlen, max) \
     AIO__NET_RUN(AIO__SUSPEND_ID, rc, \
-                 aio__stream_read_begin(aio__t, (s), AIO__OP_UNTIL, NULL, (max), (delim), (dlen)), \
-                 aio__stream_next(aio__t, (s), 0))
+                 aio__stream_read_begin(aio__await_needs_AIO_BEGIN_first, (s), AIO__OP_UNTIL, NULL, (max), (delim), (dlen)), \
+                 aio__stream_next(aio__await_needs_AIO_BEGIN_first, (s), 0))
 
 /** asyncio reader.readline() with a limit: AIO_STREAM_READ_UNTIL with "\n". */
 #define AIO_STREAM_READ_LINE(rc, s, max) AIO_STREAM_READ_UNTIL(rc, s, "\n", 1, max)
@@ -329,8 +329,8 @@ AIO_API int aio_stream_set_wbuffer(aio_stream *s, void *buf, size_t cap);
  * checkpoint that returns 0.
  */
 #define AIO_STREAM_WRITE_ALL(rc, s, src, n) \
-    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_write_begin(aio__t, (s), (src), (n)), \
-                 aio__stream_next(aio__t, (s), 1))
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_write_begin(aio__await_needs_AIO_BEGIN_first, (s), (src), (n)), \
+                 aio__stream_next(aio__await_needs_AIO_BEGIN_first, (s), 1))
 
 /**
  * Gather write (asyncio writer.writelines + drain, POSIX writev): writes
@@ -346,8 +346,8 @@ AIO_API int aio_stream_set_wbuffer(aio_stream *s, void *buf, size_t cap);
  * returns 0.
  */
 #define AIO_STREAM_WRITEV(rc, s, iov, iovcnt) \
-    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_writev_begin(aio__t, (s), (iov), (iovcnt)), \
-                 aio__stream_next(aio__t, (s), 1))
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_writev_begin(aio__await_needs_AIO_BEGIN_first, (s), (iov), (iovcnt)), \
+                 aio__stream_next(aio__await_needs_AIO_BEGIN_first, (s), 1))
 /** Pieces AIO_STREAM_WRITEV passes to one system call. */
 #define AIO_STREAM_IOV_BATCH 16
 /** Most pieces one AIO_STREAM_WRITEV takes (POSIX's smallest IOV_MAX). */
@@ -366,8 +366,8 @@ AIO_API int aio_stream_set_wbuffer(aio_stream *s, void *buf, size_t cap);
  * AIO_STREAM_WRITE_ALL.  A schedule point like every other operation.
  */
 #define AIO_STREAM_WRITE(rc, s, src, n) \
-    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_send_begin(aio__t, (s), AIO__OP_BWRITE, (src), (n)), \
-                 aio__stream_next(aio__t, (s), 1))
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_send_begin(aio__await_needs_AIO_BEGIN_first, (s), AIO__OP_BWRITE, (src), (n)), \
+                 aio__stream_next(aio__await_needs_AIO_BEGIN_first, (s), 1))
 
 /**
  * asyncio await writer.drain() / BufWriter flush: sends every buffered
@@ -377,8 +377,8 @@ AIO_API int aio_stream_set_wbuffer(aio_stream *s, void *buf, size_t cap);
  * -ECONNRESET, AIO_ECLOSED, AIO_EBUSY, AIO_EINVAL.
  */
 #define AIO_STREAM_FLUSH(rc, s) \
-    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_send_begin(aio__t, (s), AIO__OP_FLUSH, NULL, 0), \
-                 aio__stream_next(aio__t, (s), 1))
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__stream_send_begin(aio__await_needs_AIO_BEGIN_first, (s), AIO__OP_FLUSH, NULL, 0), \
+                 aio__stream_next(aio__await_needs_AIO_BEGIN_first, (s), 1))
 
 /**
  * asyncio writer.write_eof() / trio send_eof: shuts down the write side
@@ -662,7 +662,7 @@ AIO_API int aio_listener_close(aio_loop *loop, aio_listener *l);
  * (another task is accepting), AIO_EINVAL, other -errno.
  */
 #define AIO_ACCEPT(rc, l, s, peer) \
-    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__accept_begin(aio__t, (l), (s), (peer)), aio__accept_next(aio__t, (l)))
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__accept_begin(aio__await_needs_AIO_BEGIN_first, (l), (s), (peer)), aio__accept_next(aio__await_needs_AIO_BEGIN_first, (l)))
 
 /* ------------------------------------------------------------------------ */
 /* Server                                                                    */
@@ -854,8 +854,8 @@ AIO_API int aio_udp_close(aio_loop *loop, aio_udp *u);
  * full.  rc = n, AIO_ECANCELED (nothing sent), AIO_EBUSY, -EMSGSIZE, -errno.
  */
 #define AIO_UDP_SENDTO(rc, u, buf, n, to) \
-    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__udp_begin(aio__t, (u), 1, (void *)(buf), (n), (void *)(to)), \
-                 aio__udp_next(aio__t, (u), 1))
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__udp_begin(aio__await_needs_AIO_BEGIN_first, (u), 1, (void *)(buf), (n), (void *)(to)), \
+                 aio__udp_next(aio__await_needs_AIO_BEGIN_first, (u), 1))
 
 /**
  * anyio UDPSocket.receive() / trio socket.recvfrom: waits for one datagram,
@@ -864,8 +864,8 @@ AIO_API int aio_udp_close(aio_loop *loop, aio_udp *u);
  * AIO_ECANCELED (nothing received), AIO_EBUSY, AIO_ECLOSED, -errno.
  */
 #define AIO_UDP_RECVFROM(rc, u, buf, n, from) \
-    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__udp_begin(aio__t, (u), 0, (buf), (n), (from)), \
-                 aio__udp_next(aio__t, (u), 0))
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__udp_begin(aio__await_needs_AIO_BEGIN_first, (u), 0, (buf), (n), (from)), \
+                 aio__udp_next(aio__await_needs_AIO_BEGIN_first, (u), 0))
 
 /* ------------------------------------------------------------------------ */
 /* Internals used by the macros                                              */

@@ -172,7 +172,7 @@ extern "C" {
 
 #define AIO__PIPE_IO(rc, fd, buf, n, wr) \
     do { \
-        while (((rc) = aio__pipe_io_begin(aio__t, (fd), (buf), (n), (wr))) == AIO_PARKED) { \
+        while (((rc) = aio__pipe_io_begin(aio__await_needs_AIO_BEGIN_first, (fd), (buf), (n), (wr))) == AIO_PARKED) { \
             AIO_WAIT_PARKED(rc); \
             if ((rc) < 0) \
                 break; \
@@ -375,7 +375,7 @@ AIO_API int aio_signal_open(aio_loop *loop, aio_sigwatch *w, const int *signals,
  */
 #define AIO_SIGNAL_WAIT(rc, w) \
     do { \
-        while (((rc) = aio__signal_wait_begin(aio__t, (w))) == AIO_PARKED) { \
+        while (((rc) = aio__signal_wait_begin(aio__await_needs_AIO_BEGIN_first, (w))) == AIO_PARKED) { \
             AIO_WAIT_PARKED(rc); \
             if ((rc) < 0) \
                 break; \

@@ -313,10 +313,10 @@ AIO_API int aio_reactor_fork(aio_reactor *io);
  * or another -errno from the backend.  A reader and a writer may wait on
  * the same fd at once.
  */
-#define AIO_WAIT_READABLE(rc, fd) AIO_OP(rc, aio__fd_wait_begin(aio__t, (fd), AIO_READABLE))
+#define AIO_WAIT_READABLE(rc, fd) AIO_OP(rc, aio__fd_wait_begin(aio__await_needs_AIO_BEGIN_first, (fd), AIO_READABLE))
 
 /** trio wait_writable / anyio wait_writable (asyncio: loop.add_writer): as AIO_WAIT_READABLE, for writing. */
-#define AIO_WAIT_WRITABLE(rc, fd) AIO_OP(rc, aio__fd_wait_begin(aio__t, (fd), AIO_WRITABLE))
+#define AIO_WAIT_WRITABLE(rc, fd) AIO_OP(rc, aio__fd_wait_begin(aio__await_needs_AIO_BEGIN_first, (fd), AIO_WRITABLE))
 
 /**
  * trio.lowlevel.notify_closing / anyio.notify_closing: wakes every task

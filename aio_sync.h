@@ -71,7 +71,7 @@ AIO_API void aio_event_clear(aio_event *e);
  * (the wait did not happen).  If `e` is already set it is a schedule point
  * only and rc = 0.
  */
-#define AIO_EVENT_WAIT(rc, e) AIO_OP(rc, aio__event_wait_begin(aio__t, (e)))
+#define AIO_EVENT_WAIT(rc, e) AIO_OP(rc, aio__event_wait_begin(aio__await_needs_AIO_BEGIN_first, (e)))
 
 /* ------------------------------------------------------------------------ */
 /* Lock                                                                      */
@@ -105,7 +105,7 @@ AIO_API void aio_lock_init(aio_lock *l);
  * owner finished while holding it), AIO_EBUSY (the task already owns it: a
  * certain self-deadlock).  Uncontended it is a schedule point only.
  */
-#define AIO_LOCK_ACQUIRE(rc, l) AIO_OP(rc, aio__lock_acquire_begin(aio__t, (l)))
+#define AIO_LOCK_ACQUIRE(rc, l) AIO_OP(rc, aio__lock_acquire_begin(aio__await_needs_AIO_BEGIN_first, (l)))
 
 /**
  * lock.acquire_nowait() / asyncio's locked()-then-acquire: takes `l` if it is
@@ -156,9 +156,9 @@ AIO_API void aio_cond_init(aio_cond *c, aio_lock *lock);
  */
 #define AIO_COND_WAIT(rc, c) \
     do { \
-        AIO_OP(rc, aio__cond_wait_begin(aio__t, (c))); \
-        if ((rc) == AIO_ECANCELED && aio_lock_owner((c)->lock) != aio__t) { \
-            AIO_OP(rc, aio__cond_relock_begin(aio__t, (c))); \
+        AIO_OP(rc, aio__cond_wait_begin(aio__await_needs_AIO_BEGIN_first, (c))); \
+        if ((rc) == AIO_ECANCELED && aio_lock_owner((c)->lock) != aio__await_needs_AIO_BEGIN_first) { \
+            AIO_OP(rc, aio__cond_relock_begin(aio__await_needs_AIO_BEGIN_first, (c))); \
             if ((rc) == 0) \
                 (rc) = AIO_ECANCELED; \
         } \
@@ -207,7 +207,7 @@ AIO_API void aio_bsem_init(aio_sem *s, uint32_t value);
  * there is none.  rc = 0 or AIO_ECANCELED (no permit taken).  A schedule
  * point only when a permit is free.
  */
-#define AIO_SEM_ACQUIRE(rc, s) AIO_OP(rc, aio__sem_acquire_begin(aio__t, (s)))
+#define AIO_SEM_ACQUIRE(rc, s) AIO_OP(rc, aio__sem_acquire_begin(aio__await_needs_AIO_BEGIN_first, (s)))
 
 /** sem.acquire_nowait(): 0, or AIO_EAGAIN when no permit is free.  Never suspends. */
 AIO_API int aio_sem_try_acquire(aio_sem *s);
@@ -261,10 +261,10 @@ AIO_API int aio_limiter_init(aio_limiter *l, uint32_t total);
  * already borrows from `l`, or `b` is in use).  A schedule point only when a
  * token is free.
  */
-#define AIO_LIMITER_ACQUIRE(rc, l, b) AIO_OP(rc, aio__limiter_acquire_begin(aio__t, (l), (b), aio__t))
+#define AIO_LIMITER_ACQUIRE(rc, l, b) AIO_OP(rc, aio__limiter_acquire_begin(aio__await_needs_AIO_BEGIN_first, (l), (b), aio__await_needs_AIO_BEGIN_first))
 /** limiter.acquire_on_behalf_of(borrower): as AIO_LIMITER_ACQUIRE for any borrower identity. */
 #define AIO_LIMITER_ACQUIRE_ON_BEHALF_OF(rc, l, b, who) \
-    AIO_OP(rc, aio__limiter_acquire_begin(aio__t, (l), (b), (who)))
+    AIO_OP(rc, aio__limiter_acquire_begin(aio__await_needs_AIO_BEGIN_first, (l), (b), (who)))
 
 /**
  * limiter.acquire_on_behalf_of_nowait(borrower) (pass the task for
@@ -318,7 +318,7 @@ AIO_API int aio_waitgroup_add(aio_waitgroup *wg, int32_t delta);
  * wg.Wait(): suspends until the count is zero.  rc = 0 or AIO_ECANCELED.  A
  * schedule point only when it is already zero.
  */
-#define AIO_WAITGROUP_WAIT(rc, wg) AIO_OP(rc, aio__waitgroup_wait_begin(aio__t, (wg)))
+#define AIO_WAITGROUP_WAIT(rc, wg) AIO_OP(rc, aio__waitgroup_wait_begin(aio__await_needs_AIO_BEGIN_first, (wg)))
 
 /**
  * asyncio.Barrier(parties): each round releases the waiters together once
@@ -339,7 +339,7 @@ AIO_API int aio_barrier_init(aio_barrier *b, uint32_t parties);
  * beyond a schedule point); AIO_ECANCELED (the task left the round, which
  * then needs another arrival); AIO_EBROKEN (aborted or reset).
  */
-#define AIO_BARRIER_WAIT(rc, b) AIO_OP(rc, aio__barrier_wait_begin(aio__t, (b)))
+#define AIO_BARRIER_WAIT(rc, b) AIO_OP(rc, aio__barrier_wait_begin(aio__await_needs_AIO_BEGIN_first, (b)))
 /** barrier.abort(): waiters and later arrivals get AIO_EBROKEN until reset.  Not a checkpoint. */
 AIO_API void aio_barrier_abort(aio_barrier *b);
 /** barrier.reset(): current waiters get AIO_EBROKEN; the barrier is usable again. */
@@ -400,9 +400,9 @@ AIO_API unsigned aio_flags_get(aio_flags *f);
  * cleared), or AIO_EINVAL (`bits` is 0 or outside AIO_FLAGS_MAX).  A
  * schedule point when the bits are already set.
  */
-#define AIO_FLAGS_WAIT_ANY(rc, f, bits) AIO_OP(rc, aio__flags_wait_begin(aio__t, (f), (bits), 0))
+#define AIO_FLAGS_WAIT_ANY(rc, f, bits) AIO_OP(rc, aio__flags_wait_begin(aio__await_needs_AIO_BEGIN_first, (f), (bits), 0))
 /** As AIO_FLAGS_WAIT_ANY, but waits until every one of `bits` is set; rc = `bits`. */
-#define AIO_FLAGS_WAIT_ALL(rc, f, bits) AIO_OP(rc, aio__flags_wait_begin(aio__t, (f), (bits), 1))
+#define AIO_FLAGS_WAIT_ALL(rc, f, bits) AIO_OP(rc, aio__flags_wait_begin(aio__await_needs_AIO_BEGIN_first, (f), (bits), 1))
 
 /**
  * A counting notification (FreeRTOS's xTaskNotifyGiveFromISR with
@@ -435,7 +435,7 @@ AIO_API int aio_notify_try_take(aio_notify *n, unsigned k);
  * AIO_ECANCELED (nothing taken), or AIO_EINVAL (k = 0).  A schedule point
  * when they have already arrived.
  */
-#define AIO_NOTIFY_WAIT(rc, n, k) AIO_OP(rc, aio__notify_wait_begin(aio__t, (n), (k)))
+#define AIO_NOTIFY_WAIT(rc, n, k) AIO_OP(rc, aio__notify_wait_begin(aio__await_needs_AIO_BEGIN_first, (n), (k)))
 
 /* ------------------------------------------------------------------------ */
 /* Debugging                                                                 */

@@ -198,9 +198,9 @@ AIO_API int aio_job_init(aio_job *job, aio_job_fn fn, void *arg, aio_limiter *li
  */
 #define AIO_TO_THREAD(rc, pool, job) \
     do { \
-        AIO_OP(rc, aio__job_acquire_begin(aio__t, (job))); \
+        AIO_OP(rc, aio__job_acquire_begin(aio__await_needs_AIO_BEGIN_first, (job))); \
         if ((rc) == 0) \
-            AIO_OP(rc, aio__to_thread_begin(aio__t, (pool), (job))); \
+            AIO_OP(rc, aio__to_thread_begin(aio__await_needs_AIO_BEGIN_first, (pool), (job))); \
     } while (0)
 
 /**
@@ -209,7 +209,7 @@ AIO_API int aio_job_init(aio_job *job, aio_job_fn fn, void *arg, aio_limiter *li
  * node and its argument may be reused).  rc = 0 (at once, without
  * suspending, if the job is idle), or AIO_ECANCELED.
  */
-#define AIO_JOB_JOIN(rc, job) AIO_OP(rc, aio__job_join_begin(aio__t, (job)))
+#define AIO_JOB_JOIN(rc, job) AIO_OP(rc, aio__job_join_begin(aio__await_needs_AIO_BEGIN_first, (job)))
 
 /* ------------------------------------------------------------------------ */
 /* Thread-safe entry                                                         */
@@ -258,7 +258,7 @@ AIO_API int aio_tevent_set(aio_tevent *e);
  * Waits until `e` is set (the loop-side flag, as AIO_EVENT_WAIT).  rc = 0 or
  * AIO_ECANCELED.  Clear it on the loop's thread with aio_event_clear(&e->ev).
  */
-#define AIO_TEVENT_WAIT(rc, e) AIO_OP(rc, aio__event_wait_begin(aio__t, &(e)->ev))
+#define AIO_TEVENT_WAIT(rc, e) AIO_OP(rc, aio__event_wait_begin(aio__await_needs_AIO_BEGIN_first, &(e)->ev))
 
 /* ------------------------------------------------------------------------ */
 /* Blocking portal                                                           */

@@ -216,7 +216,7 @@ AIO_API int aio_tls_wrap_server(aio_tls *t, aio_stream *s, aio_tls_ctx *c);
  * shutdown is in progress in another task), AIO_EINVAL (not wrapped).
  */
 #define AIO_TLS_HANDSHAKE(rc, t) \
-    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__tls_begin(aio__t, (t), 0), aio__tls_next(aio__t, (t)))
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__tls_begin(aio__await_needs_AIO_BEGIN_first, (t), 0), aio__tls_next(aio__await_needs_AIO_BEGIN_first, (t)))
 
 /**
  * trio SSLStream.aclose's first half / anyio TLSStream.unwrap without the
@@ -227,7 +227,7 @@ AIO_API int aio_tls_wrap_server(aio_tls *t, aio_stream *s, aio_tls_ctx *c);
  * gone), AIO_EINVAL (no handshake yet).  Then close with aio_tls_close.
  */
 #define AIO_TLS_SHUTDOWN(rc, t) \
-    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__tls_begin(aio__t, (t), 1), aio__tls_next(aio__t, (t)))
+    AIO__NET_RUN(AIO__SUSPEND_ID, rc, aio__tls_begin(aio__await_needs_AIO_BEGIN_first, (t), 1), aio__tls_next(aio__await_needs_AIO_BEGIN_first, (t)))
 
 /**
  * Abrupt close (trio's aclose when cancelled): frees the TLS state, gives

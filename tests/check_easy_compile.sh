@@ -4,7 +4,8 @@
 # (through AIO_CORO), a child spawned with AIO_SPAWN_NEW over a frame of
 # another type, and a coroutine body without AIO_END, which must fail the
 # same way with switch/case and with labels-as-values resume points
-# (AIO_USE_LABELS).  A correct file built the same way must compile, so a
+# (AIO_USE_LABELS), and an await outside a coroutine (its message names
+# AIO_BEGIN).  A correct file built the same way must compile, so a
 # failure is the mistake's and not the harness's.
 #
 #   sh tests/check_easy_compile.sh        (CC picks the compiler; cc by default)
@@ -130,6 +131,18 @@ if ! cmp -s "$tmp/switch.msg" "$tmp/labels.msg"; then
     echo "FAIL missing AIO_END: the two resume-point implementations report it differently"
     bad=$((bad + 1))
 fi
+
+# An await in a function without AIO_BEGIN: the first error names the rule,
+# in both resume-point implementations.
+file 'static int plain(aio_task *t)
+{
+    int rc;
+    (void)t;
+    AIO_SLEEP(rc, AIO_MS(1));
+    return rc;
+}'
+fails "await outside a coroutine (switch)" "aio__await_needs_AIO_BEGIN_first"
+fails "await outside a coroutine (labels)" "aio__await_needs_AIO_BEGIN_first" -DAIO_USE_LABELS
 
 echo "check_easy_compile: $n checks, $bad failed"
 [ "$bad" -eq 0 ]

@@ -354,7 +354,7 @@ static int park_without_parking_main(aio_task *t, void *p)
 {
     int rc;
     AIO_BEGIN(t, p);
-    AIO_OP(rc, bogus_begin(aio__t));
+    AIO_OP(rc, bogus_begin(aio__await_needs_AIO_BEGIN_first));
     AIO_END(rc);
 }
 static int park_without_parking(void)
