@@ -150,7 +150,7 @@ TEST(a_child_is_waited_through_a_pidfd_where_the_kernel_has_them)
     if (kernel_has_pidfd())
         CHECK(R.had_pidfd);
     else
-        printf("  (this kernel has no pidfd_open: the wait polls)\n");
+        printf("  (pidfd_open fails here, as under valgrind or an old kernel: the wait polls)\n");
 #endif
 }
 
