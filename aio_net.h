@@ -1794,12 +1794,11 @@ AIO_IMPL int aio_happy_run(aio_task *t, void *frame)
     memset(&he->g, 0, sizeof he->g);
     aio_group_enter(t, &he->g, AIO_GROUP_ALL_SETTLED);
     for (he->next = 0; he->next < he->c.naddr && !he->won; he->next++) {
-        aio__happy_try *a = &he->tries[he->next];
-        a->he = he;
-        a->i = he->next;
-        a->fd = -1;
+        he->tries[he->next].he = he;
+        he->tries[he->next].i = he->next;
+        he->tries[he->next].fd = -1;
         memset(&he->tasks[he->next], 0, sizeof he->tasks[he->next]);
-        aio_spawn(&he->g, &he->tasks[he->next], aio__happy_try_run, a);
+        aio_spawn(&he->g, &he->tasks[he->next], aio__happy_try_run, &he->tries[he->next]);
         if (he->next + 1 < he->c.naddr) {
             /* The next attempt starts when this one ends (the event), or
              * after the delay; a win or a cancellation ends the wait too. */
