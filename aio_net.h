@@ -1607,6 +1607,43 @@ AIO_IMPL void aio__connect_setup(aio_connect *op, aio_stream *s, const char *hos
     }
 }
 
+/* The steps of one connection attempt, shared by aio_connect_run and the
+ * Happy Eyeballs attempts.  Starts a nonblocking connect to `a`: *fd is the
+ * socket (-1 if none could be made); returns 0, -EINPROGRESS or -errno. */
+static int aio__connect_start(const aio_net_ops *o, const aio_sockaddr *a, int *fd)
+{
+    int r;
+    *fd = aio__net_socket(a->ss.ss_family, SOCK_STREAM);
+    if (*fd < 0) {
+        r = *fd;
+        *fd = -1;
+        return r;
+    }
+    do
+        r = o->connect(o->ctx, *fd, (const struct sockaddr *)(const void *)&a->ss, a->len);
+    while (r == -EINTR);
+    return r;
+}
+
+/* The outcome of a connect that was in progress, once fd is writable. */
+static int aio__connect_result(int fd)
+{
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (AIO_SYS_getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+        soerr = errno;
+    return -soerr;
+}
+
+/* Gives the connected socket fd to stream s. */
+static void aio__connect_adopt(aio_stream *s, int fd, int family)
+{
+    aio__net_nodelay(fd, family);
+    s->fd = fd;
+    s->rpos = s->rlen = s->scan = 0;
+    s->eof = 0;
+}
+
 AIO_IMPL int aio_connect_run(aio_task *t, void *frame)
 {
     aio_connect *c = (aio_connect *)frame;
@@ -1634,18 +1671,10 @@ AIO_IMPL int aio_connect_run(aio_task *t, void *frame)
     if (c->resolve_only)
         AIO_RETURN(c->naddr);
     for (c->i = 0; c->i < c->naddr; c->i++) {
-        {
-            const aio_net_ops *o = AIO__OPS(c->s->ops);
-            aio_sockaddr *a = &c->addrs[c->i];
-            c->fd = aio__net_socket(a->ss.ss_family, SOCK_STREAM);
-            if (c->fd < 0) {
-                c->err = c->fd;
-                c->fd = -1;
-                continue;
-            }
-            do
-                r = o->connect(o->ctx, c->fd, (const struct sockaddr *)(const void *)&a->ss, a->len);
-            while (r == -EINTR);
+        r = aio__connect_start(AIO__OPS(c->s->ops), &c->addrs[c->i], &c->fd);
+        if (c->fd < 0) {
+            c->err = r;
+            continue;
         }
         /* Only EINPROGRESS means "in progress": EAGAIN from a nonblocking
          * connect is a Unix listener's full backlog (or no free local port)
@@ -1658,19 +1687,10 @@ AIO_IMPL int aio_connect_run(aio_task *t, void *frame)
                 c->fd = -1;
                 AIO_RETURN(rc);
             }
-            {
-                int soerr = 0;
-                socklen_t sl = sizeof soerr;
-                if (AIO_SYS_getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-                    soerr = errno;
-                r = -soerr;
-            }
+            r = aio__connect_result(c->fd);
         }
         if (r == 0) {
-            aio__net_nodelay(c->fd, c->addrs[c->i].ss.ss_family);
-            c->s->fd = c->fd;
-            c->s->rpos = c->s->rlen = c->s->scan = 0;
-            c->s->eof = 0;
+            aio__connect_adopt(c->s, c->fd, c->addrs[c->i].ss.ss_family);
             c->fd = -1;
             AIO_RETURN(0);
         }
@@ -1734,37 +1754,14 @@ static int aio__happy_try_run(aio_task *t, void *frame)
     aio_happy *he = a->he;
     int rc, r;
     AIO_BEGIN(t, a);
-    {
-        const aio_net_ops *o = AIO__OPS(he->c.s->ops);
-        const aio_sockaddr *ad = &he->c.addrs[a->i];
-        a->fd = aio__net_socket(ad->ss.ss_family, SOCK_STREAM);
-        if (a->fd < 0) {
-            r = a->fd;
-            a->fd = -1;
-        } else {
-            do
-                r = o->connect(o->ctx, a->fd, (const struct sockaddr *)(const void *)&ad->ss, ad->len);
-            while (r == -EINTR);
-        }
-    }
+    r = aio__connect_start(AIO__OPS(he->c.s->ops), &he->c.addrs[a->i], &a->fd);
     if (r == -EINPROGRESS) { /* (EAGAIN is not: see aio_connect_run) */
         AIO_WAIT_WRITABLE(rc, a->fd);
-        if (rc < 0) {
-            r = rc;
-        } else {
-            int soerr = 0;
-            socklen_t sl = sizeof soerr;
-            if (AIO_SYS_getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-                soerr = errno;
-            r = -soerr;
-        }
+        r = rc < 0 ? rc : aio__connect_result(a->fd);
     }
     if (r == 0 && !he->won) {
         he->won = 1;
-        aio__net_nodelay(a->fd, he->c.addrs[a->i].ss.ss_family);
-        he->c.s->fd = a->fd;
-        he->c.s->rpos = he->c.s->rlen = he->c.s->scan = 0;
-        he->c.s->eof = 0;
+        aio__connect_adopt(he->c.s, a->fd, he->c.addrs[a->i].ss.ss_family);
         a->fd = -1;
         aio_group_cancel(&he->g, "happy eyeballs: another attempt connected");
     } else if (r != 0 && r != AIO_ECANCELED) {
